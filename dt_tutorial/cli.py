@@ -1,0 +1,194 @@
+"""`python -m dt_tutorial {train,evaluate,demo,collect}`: the tutorial from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from dt_tutorial.errors import UserError
+
+DEMO_TARGETS = (0, 3000, 6000, 9000, 12000)
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def _add_training_args(p: argparse.ArgumentParser, preset: str) -> None:
+    p.add_argument("--dataset", default="bundled", help="'bundled' (offline), a hub config like halfcheetah-expert-v2, or a local path")
+    p.add_argument("--preset", default=preset, choices=["tutorial", "demo", "tiny"], help=f"training settings to start from (default {preset})")
+    p.add_argument("--epochs", type=float, help="passes over the episodes (tutorial: 120)")
+    p.add_argument("--max-steps", type=int, help="optimizer steps; overrides --epochs")
+    p.add_argument("--batch-size", type=_positive_int)
+    p.add_argument("--lr", type=float, dest="learning_rate", help="peak learning rate")
+    p.add_argument("--scheduler", dest="lr_scheduler", help="transformers scheduler: linear, cosine, constant_with_warmup, ...")
+    p.add_argument("--warmup-ratio", type=float)
+    p.add_argument("--weight-decay", type=float)
+    p.add_argument("--context-length", type=_positive_int, help="K, steps per window (tutorial: 20)")
+    p.add_argument("--seed", type=int)
+    p.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"])
+    p.add_argument("--resume", action="store_true", help="continue from the last checkpoint in --output")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m dt_tutorial",
+        description="Train your first Decision Transformer: train on offline RL data, evaluate in gymnasium, render the video.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("train", help="train a Decision Transformer with the 🤗 Trainer and save the run")
+    _add_training_args(p, preset="tutorial")
+    p.add_argument("--output", default="runs/dt", help="run folder: model, config with normalisation stats, loss history, plot")
+
+    p = sub.add_parser("evaluate", help="run a saved model in its env: returns, D4RL score, optional video")
+    p.add_argument("--model", required=True, help="a run folder saved by train (or a hub model id)")
+    p.add_argument("--target", type=float, default=12000.0, help="target return to condition on (default 12000)")
+    p.add_argument("--episodes", type=_positive_int, default=10)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--env", help="gymnasium env id; default: the one saved with the model")
+    p.add_argument("--max-steps", type=_positive_int, help="cap on episode length (default: the env's limit)")
+    p.add_argument("--video", help="also render one episode to this .mp4 or .gif")
+    p.add_argument("--device", default=None, help="torch device for the model (default: cpu)")
+    p.add_argument("--no-progress", action="store_true")
+
+    p = sub.add_parser("demo", help="the whole tutorial in one go: train on bundled data, evaluate, write video and plots")
+    _add_training_args(p, preset="demo")
+    p.add_argument("--output", default="outputs/demo", help="folder for the model, video, plots and results")
+    p.add_argument("--target", type=float, default=12000.0)
+    p.add_argument("--episodes", type=_positive_int, default=10, help="evaluation episodes")
+    p.add_argument("--video-steps", type=_positive_int, default=400, help="steps of the rendered episode (20 per second of video)")
+
+    p = sub.add_parser("collect", help="roll out a policy in gymnasium and save an offline dataset")
+    p.add_argument("--policy", default="expert", help="'expert' (the shipped TQC HalfCheetah actor), an exported .npz actor or an SB3 SAC/TQC .zip")
+    p.add_argument("--env", default="HalfCheetah-v5")
+    p.add_argument("--episodes", type=_positive_int, default=100)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--noise", type=float, default=0.0, help="std of Gaussian noise added to actions")
+    p.add_argument("--deterministic", action="store_true", help="use the actor's mean action")
+    p.add_argument("--output", required=True, help="folder to save_to_disk the dataset to")
+    p.add_argument("--no-progress", action="store_true")
+    return parser
+
+
+def _train_config(args):
+    from dt_tutorial.train import get_config
+
+    names = ("epochs", "max_steps", "batch_size", "learning_rate", "lr_scheduler", "warmup_ratio", "weight_decay",
+             "context_length", "seed", "device")
+    overrides = {n: getattr(args, n) for n in names if getattr(args, n) is not None}
+    if args.epochs is not None and args.max_steps is None:
+        overrides["max_steps"] = -1  # an explicit epoch count wins over a preset's step budget
+    return get_config(args.preset, **overrides)
+
+
+def _train(args):
+    from dt_tutorial.data import Trajectories, load_episodes
+    from dt_tutorial.plots import plot_loss
+    from dt_tutorial.train import steps_per_epoch, train
+
+    config = _train_config(args)
+    output = Path(args.output)
+    if output.exists() and any(output.glob("checkpoint-*")) and not args.resume:
+        raise UserError(f"{output} already holds a run: add --resume to continue it, or choose another --output")
+    data = Trajectories.from_dataset(load_episodes(args.dataset), name=_dataset_name(args.dataset))
+    steps = config.max_steps if config.max_steps > 0 else int(config.epochs * steps_per_epoch(data.n_episodes, config.batch_size))
+    print(f"{data.name}: {data.n_episodes} episodes, {data.n_steps} steps, returns {data.episode_returns.min():.0f}"
+          f"..{data.episode_returns.max():.0f}; training {steps} steps (preset {args.preset})")
+    start = time.perf_counter()
+    result = train(data, config, output, resume=args.resume, progress=not args.no_progress)
+    plot_loss(result.history, output / "loss.png", title=f"training loss ({data.name})")
+    print(f"trained in {time.perf_counter() - start:.0f} s; saved to {output}")
+    return result
+
+
+def _dataset_name(source: str) -> str:
+    from dt_tutorial.collect import BUNDLED_NAME
+
+    return BUNDLED_NAME if source == "bundled" else Path(source).name or str(source)
+
+
+def _evaluate(args):
+    from dt_tutorial.model import load_model
+    from dt_tutorial.rollout import evaluate
+    from dt_tutorial.video import record_video
+
+    model = load_model(args.model)
+    if args.device:
+        model.to(args.device)
+    result = evaluate(model, args.env, args.target, args.episodes, args.seed, max_steps=args.max_steps, progress=not args.no_progress)
+    print(result.summary())
+    print("returns:", " ".join(f"{r:.0f}" for r in result.returns))
+    if args.video:
+        if args.env:
+            model.config.env_id = args.env
+        video = record_video(model, args.video, args.target, args.seed, max_steps=args.max_steps, progress=not args.no_progress)
+        print(f"video: {args.video} (return {video.returns[0]:.0f} over {video.lengths[0]} steps)")
+
+
+def _demo(args):
+    from dt_tutorial.plots import plot_return_conditioning
+    from dt_tutorial.rollout import evaluate, return_conditioning
+    from dt_tutorial.video import record_video
+
+    output = Path(args.output)
+    args.output = output / "model"
+    start = time.perf_counter()
+    model = _train(args).model.eval()
+    result = evaluate(model, target_return=args.target, n_episodes=args.episodes, progress=not args.no_progress)
+    print(result.summary())
+    print("returns:", " ".join(f"{r:.0f}" for r in result.returns))
+    curve = return_conditioning(model, DEMO_TARGETS, n_episodes=3, progress=False)
+    plot_return_conditioning(curve, model.config.dataset_return_range, output / "return_conditioning.png")
+    video = record_video(model, output / "cheetah.mp4", args.target, max_steps=args.video_steps, progress=not args.no_progress)
+    summary = {
+        "target_return": args.target,
+        "returns": result.returns.tolist(),
+        "mean_return": result.mean_return,
+        "d4rl_score": result.mean_score,
+        "return_conditioning": {str(r.target_return): r.mean_return for r in curve},
+        "video_return": float(video.returns[0]),
+        "seconds": round(time.perf_counter() - start, 1),
+    }
+    (output / "results.json").write_text(json.dumps(summary, indent=1))
+    print(f"done in {summary['seconds']:.0f} s: {output}/cheetah.mp4, loss.png (in model/), return_conditioning.png, results.json")
+
+
+def _collect(args):
+    from dt_tutorial.collect import EXPERT_ACTOR, SquashedGaussianActor, collect_episodes
+    from dt_tutorial.data import Trajectories
+
+    if args.policy == "expert" or args.policy.endswith(".npz"):
+        policy = SquashedGaussianActor.from_npz(EXPERT_ACTOR if args.policy == "expert" else args.policy,
+                                                deterministic=args.deterministic, seed=args.seed)
+    elif args.policy.endswith(".zip"):
+        policy = SquashedGaussianActor.from_sb3(args.policy, args.env, deterministic=args.deterministic, seed=args.seed)
+    else:
+        raise UserError(f"--policy must be 'expert', a .npz actor or an SB3 .zip, not {args.policy!r}")
+    episodes = collect_episodes(policy, args.env, args.episodes, seed=args.seed, action_noise=args.noise, progress=not args.no_progress)
+    episodes.save_to_disk(args.output)
+    returns = Trajectories.from_dataset(episodes, args.output).episode_returns
+    print(f"saved {len(episodes)} episodes to {args.output}; returns {returns.mean():.0f} ± {returns.std():.0f}")
+
+
+COMMANDS = {"train": _train, "evaluate": _evaluate, "demo": _demo, "collect": _collect}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        COMMANDS[args.command](args)
+    except UserError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    return 0

@@ -1,0 +1,84 @@
+"""The tutorial's `DecisionTransformerGymDataCollator`, vectorised.
+
+Same constructor, output and semantics as the blog's collator: episodes drawn with probability
+proportional to their length and a uniform start inside, windows of `max_len` steps left-padded
+(states 0 before normalising, actions -10, rewards 0, rtg 0, timesteps 0, mask 0), states
+normalised with the dataset's mean / (std + 1e-6), undiscounted returns-to-go / `scale`,
+timesteps clipped to `max_ep_len - 1`.
+
+Differences from the tutorial, on purpose:
+- It never walks the dataset row by row: a batch is one `rng.integers` draw, a `searchsorted` and
+  a gather with a [batch, max_len] index grid over flat arrays (`data.Trajectories`).
+- Drawing a global time step uniformly is the same distribution as "episode ∝ length, then a
+  uniform start", so it is sampled that way.
+- Randomness comes from its own `np.random.Generator` (`seed`), not the global `random`/`np.random`.
+- The dones window is not built: the tutorial computed it and then left it out of the batch.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from dt_tutorial.data import Trajectories
+from dt_tutorial.errors import UserError
+
+PAD_ACTION = -10.0
+
+
+class DecisionTransformerGymDataCollator:
+    """Builds training batches of `max_len`-step windows; the rows the `Trainer` passes in are ignored."""
+
+    return_tensors = "pt"
+
+    def __init__(self, dataset, max_len: int = 20, scale: float = 1000.0, max_ep_len: int = 1000, seed=None):
+        self.trajectories = dataset if isinstance(dataset, Trajectories) else Trajectories.from_dataset(dataset)
+        data = self.trajectories
+        if max_len < 1:
+            raise UserError(f"max_len must be at least 1, got {max_len}")
+        if max_len > data.episode_lengths.max():
+            raise UserError(
+                f"max_len={max_len} is longer than every episode (longest: {data.episode_lengths.max()} steps); use a smaller max_len"
+            )
+        self.max_len, self.scale, self.max_ep_len = max_len, float(scale), max_ep_len
+        self.state_dim, self.act_dim = data.state_dim, data.act_dim
+        self.state_mean, self.state_std = data.state_mean, data.state_std
+        self.n_traj = data.n_episodes
+        self.p_sample = data.episode_lengths / data.episode_lengths.sum()  # the tutorial's episode weights
+        self.rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+        # Normalise once here instead of per batch; the padded state is a zero state, normalised.
+        self._states = (data.observations - self.state_mean) / self.state_std  # [n_steps, state_dim]
+        self._pad_state = (0.0 - self.state_mean) / self.state_std  # [state_dim]
+        self._episode_ends = data.episode_starts + data.episode_lengths  # [n_episodes]
+
+    def sample_starts(self, batch_size: int) -> np.ndarray:
+        """[batch] global indices of window starts: uniform over all steps = episode ∝ length, uniform start."""
+        return self.rng.integers(0, self.trajectories.n_steps, size=batch_size)
+
+    def windows(self, starts: np.ndarray) -> dict[str, torch.Tensor]:
+        """The batch of windows beginning at the given global step indices."""
+        data, K = self.trajectories, self.max_len
+        starts = np.asarray(starts, dtype=np.int64)  # [batch]
+        episode = np.searchsorted(data.episode_starts, starts, side="right") - 1  # [batch]
+        n_valid = np.minimum(K, self._episode_ends[episode] - starts)  # [batch] real steps in the window
+        offset = np.arange(K) - (K - n_valid)[:, None]  # [batch, K] step offset from the start; < 0 is padding
+        mask = offset >= 0  # [batch, K]
+        index = starts[:, None] + np.maximum(offset, 0)  # [batch, K] global step index (padding reads the start)
+        in_episode_t = index - data.episode_starts[episode][:, None]  # [batch, K] time step inside the episode
+
+        def pick(values: np.ndarray, pad) -> np.ndarray:
+            gathered = values[index]  # [batch, K, ...]
+            m = mask.reshape(mask.shape + (1,) * (gathered.ndim - 2))
+            return np.where(m, gathered, np.asarray(pad, dtype=values.dtype))
+
+        return {
+            "states": torch.from_numpy(pick(self._states, self._pad_state)),  # [batch, K, state_dim]
+            "actions": torch.from_numpy(pick(data.actions, PAD_ACTION)),  # [batch, K, act_dim]
+            "rewards": torch.from_numpy(pick(data.rewards, 0.0)[..., None]),  # [batch, K, 1]
+            "returns_to_go": torch.from_numpy(pick(data.returns_to_go, 0.0)[..., None] / np.float32(self.scale)),
+            "timesteps": torch.from_numpy(np.where(mask, np.minimum(in_episode_t, self.max_ep_len - 1), 0)),  # [batch, K]
+            "attention_mask": torch.from_numpy(mask.astype(np.float32)),  # [batch, K]
+        }
+
+    def __call__(self, features) -> dict[str, torch.Tensor]:
+        return self.windows(self.sample_starts(len(features)))

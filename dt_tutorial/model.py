@@ -1,0 +1,88 @@
+"""`TrainableDT`: the 🤗 DecisionTransformerModel plus the tutorial's masked action MSE loss.
+
+Everything inference needs (state mean/std, return scale, context length, env id, dataset name,
+the dataset's return range) is stored in the model's config, so `load_model(run_dir)` (or
+`TrainableDT.from_pretrained`) is all evaluation, rendering or `push_to_hub` need.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from transformers import DecisionTransformerConfig, DecisionTransformerModel
+
+from dt_tutorial.data import Trajectories
+from dt_tutorial.errors import UserError
+
+INFERENCE_KEYS = ("state_mean", "state_std", "scale", "context_length", "env_id", "dataset_name")
+
+
+class TrainableDT(DecisionTransformerModel):
+    """DecisionTransformerModel whose forward returns the loss the `Trainer` minimises."""
+
+    def forward(self, **kwargs):
+        output = super().forward(**kwargs, return_dict=True)
+        # The tutorial read `output[1]`; the named field is the same tensor and robust to field order.
+        action_preds = output.action_preds  # [batch, K, act_dim]
+        action_targets = kwargs["actions"]  # [batch, K, act_dim]
+        mask = kwargs["attention_mask"].unsqueeze(-1).to(action_preds.dtype)  # [batch, K, 1]
+        # Mean squared error over the real (unpadded) steps: the tutorial's loss, without boolean indexing.
+        squared_error = (action_preds - action_targets) ** 2 * mask
+        loss = squared_error.sum() / (mask.sum() * action_preds.shape[-1]).clamp(min=1)
+        return {"loss": loss}
+
+    def original_forward(self, **kwargs):
+        """The plain DecisionTransformerModel forward (state, action and return predictions), for inference."""
+        return super().forward(**kwargs)
+
+
+def make_config(
+    trajectories: Trajectories,
+    *,
+    context_length: int = 20,
+    scale: float = 1000.0,
+    max_ep_len: int = 1000,
+    env_id: str | None = None,
+    **model_kwargs,
+) -> DecisionTransformerConfig:
+    """A model config sized from the data, carrying the data's normalisation and provenance."""
+    config = DecisionTransformerConfig(
+        state_dim=trajectories.state_dim, act_dim=trajectories.act_dim, max_ep_len=max_ep_len, **model_kwargs
+    )
+    returns = trajectories.episode_returns
+    config.state_mean = trajectories.state_mean.tolist()
+    config.state_std = trajectories.state_std.tolist()
+    config.scale = float(scale)
+    config.context_length = int(context_length)
+    config.env_id = env_id or trajectories.env_id
+    config.dataset_name = trajectories.name
+    config.dataset_return_range = [float(returns.min()), float(returns.max())]
+    return config
+
+
+def load_model(run_dir: str | Path) -> TrainableDT:
+    """Load a saved run (local folder or hub id), checking it has what inference needs."""
+    path = Path(run_dir)
+    if path.exists() and not (path / "config.json").exists():
+        raise UserError(f"{run_dir} holds no saved model (no config.json): pass the --output folder of a train run")
+    try:
+        model = TrainableDT.from_pretrained(str(run_dir))
+    except OSError as err:
+        raise UserError(f"cannot load a model from {run_dir}: {str(err).splitlines()[0]}") from None
+    missing = [key for key in INFERENCE_KEYS[:4] if getattr(model.config, key, None) is None]
+    if missing:
+        raise UserError(
+            f"{run_dir} lacks {', '.join(missing)} in its config.json: it was not saved by dt_tutorial; retrain with `python -m dt_tutorial train`"
+        )
+    return model.eval()
+
+
+def state_normalisation(config) -> tuple[np.ndarray, np.ndarray]:
+    """(mean, std) as float32 arrays [state_dim]."""
+    return np.asarray(config.state_mean, dtype=np.float32), np.asarray(config.state_std, dtype=np.float32)
+
+
+def count_parameters(model: torch.nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())

@@ -1,0 +1,212 @@
+"""Train a `TrainableDT` with the 🤗 `Trainer` and the vectorised collator.
+
+`TrainConfig` holds every knob with the tutorial's values as defaults; `PRESETS` names three:
+`tutorial` (the blog's exact settings), `demo` (chosen by measurement to make the cheetah run
+after a few CPU minutes, see BENCHMARKS.md) and `tiny` (tests and the notebooks' fast mode).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from transformers import Trainer, TrainerCallback, TrainingArguments
+from transformers.trainer_utils import get_last_checkpoint
+
+from dt_tutorial.collator import DecisionTransformerGymDataCollator
+from dt_tutorial.data import Trajectories
+from dt_tutorial.errors import UserError
+from dt_tutorial.model import TrainableDT, make_config
+
+HISTORY_FILE = "loss_history.json"
+COLLATOR_RNG_FILE = "collator_rng.json"
+
+
+@dataclass
+class TrainConfig:
+    """Training settings; defaults are the tutorial's."""
+
+    epochs: float = 120
+    """Passes over the episodes: one epoch = ceil(n_episodes / batch_size) optimizer steps, as in the tutorial."""
+    max_steps: int = -1
+    """If > 0, the number of optimizer steps (overrides `epochs`)."""
+    batch_size: int = 64
+    """Windows per optimizer step (per process under torchrun/accelerate)."""
+    learning_rate: float = 1e-4
+    weight_decay: float = 1e-4
+    warmup_ratio: float = 0.1
+    """Fraction of the steps with a linear warm-up (transformers 5 takes it as a float `warmup_steps`)."""
+    lr_scheduler: str = "linear"
+    """transformers scheduler name after warm-up: 'linear' decays to 0, 'constant_with_warmup' keeps the rate."""
+    optim: str = "adamw_torch"
+    max_grad_norm: float = 0.25
+    context_length: int = 20
+    """K: time steps per window (the tutorial's `max_len`)."""
+    scale: float = 1000.0
+    """Returns-to-go are divided by this."""
+    max_ep_len: int = 1000
+    """Timestep embeddings cover 0..max_ep_len-1; later steps are clipped."""
+    hidden_size: int = 128
+    n_layer: int = 3
+    n_head: int = 1
+    dropout: float = 0.1
+    seed: int = 42
+    device: str = "auto"
+    """'auto' (GPU if there is one), 'cpu', 'cuda' or 'mps'."""
+    logging_steps: int = 50
+    save_steps: int = 500
+    """Checkpoint every this many steps (the last 2 are kept) so `resume=True` can continue."""
+
+
+PRESETS = {
+    "tutorial": TrainConfig(),
+    # Measured on 2 CPU cores (BENCHMARKS.md): a higher constant rate and a step budget instead of 120 epochs.
+    "demo": TrainConfig(max_steps=3000, learning_rate=1e-3, lr_scheduler="cosine", warmup_ratio=0.05, batch_size=64),
+    "tiny": TrainConfig(max_steps=20, batch_size=16, hidden_size=32, n_layer=1, logging_steps=5, save_steps=10),
+}
+
+
+def get_config(preset: str = "tutorial", **overrides) -> TrainConfig:
+    """A preset's config with some fields replaced, e.g. `get_config('demo', max_steps=500)`."""
+    if preset not in PRESETS:
+        raise UserError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
+    unknown = set(overrides) - {f.name for f in dataclasses.fields(TrainConfig)}
+    if unknown:
+        raise UserError(f"unknown training setting(s) {', '.join(sorted(unknown))}")
+    return dataclasses.replace(PRESETS[preset], **overrides)
+
+
+class EpisodeIndexDataset(torch.utils.data.Dataset):
+    """What the `Trainer` iterates: n_episodes cheap rows, so an epoch has the tutorial's length.
+
+    The collator ignores the rows and samples windows itself, so nothing heavy is fetched."""
+
+    def __init__(self, n_episodes: int):
+        self.n_episodes = n_episodes
+
+    def __len__(self) -> int:
+        return self.n_episodes
+
+    def __getitem__(self, index: int) -> int:
+        return index
+
+
+class _CollatorRngCheckpoint(TrainerCallback):
+    """Saves the collator's random state with each checkpoint, so a resumed run draws the same batches."""
+
+    def __init__(self, collator: DecisionTransformerGymDataCollator):
+        self.collator = collator
+
+    def on_save(self, args, state, control, **kwargs):
+        folder = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+        if folder.exists():
+            rank_file = folder / f"{Path(COLLATOR_RNG_FILE).stem}-rank{args.process_index}.json"
+            rank_file.write_text(json.dumps(self.collator.rng.bit_generator.state))
+
+
+@dataclass
+class TrainResult:
+    model: TrainableDT
+    trainer: Trainer
+    history: list[dict]
+    output_dir: Path
+
+
+def steps_per_epoch(n_episodes: int, batch_size: int, world_size: int = 1) -> int:
+    return math.ceil(math.ceil(n_episodes / world_size) / batch_size)
+
+
+def make_trainer(trajectories: Trajectories, config: TrainConfig, output_dir: str | Path, *, progress: bool = True) -> Trainer:
+    """The `Trainer`, model and collator for `trajectories`, with `config`'s settings."""
+    if config.device not in ("auto", "cpu", "cuda", "mps"):
+        raise UserError(f"device must be auto, cpu, cuda or mps, not {config.device!r}")
+    if config.device == "cuda" and not torch.cuda.is_available():
+        raise UserError("device 'cuda' asked for but torch sees no CUDA GPU; use --device cpu or auto")
+    if config.max_steps <= 0 and config.epochs <= 0:
+        raise UserError("give a positive number of epochs or max_steps")
+    args = TrainingArguments(
+        output_dir=str(output_dir),
+        remove_unused_columns=False,  # the collator builds the batch; keep the Trainer from dropping "columns"
+        num_train_epochs=config.epochs,
+        max_steps=config.max_steps,
+        per_device_train_batch_size=config.batch_size,
+        learning_rate=config.learning_rate,
+        weight_decay=config.weight_decay,
+        warmup_steps=config.warmup_ratio,  # transformers 5: a float in [0, 1) is the warm-up ratio
+        lr_scheduler_type=config.lr_scheduler,
+        optim=config.optim,
+        max_grad_norm=config.max_grad_norm,
+        logging_steps=config.logging_steps,
+        logging_first_step=True,
+        save_steps=config.save_steps,
+        save_total_limit=2,
+        seed=config.seed,
+        use_cpu=config.device == "cpu",
+        report_to="none",
+        disable_tqdm=not progress,
+        dataloader_num_workers=0,
+    )
+    # Per-process seed: under torchrun/accelerate each rank draws different windows.
+    collator = DecisionTransformerGymDataCollator(
+        trajectories, max_len=config.context_length, scale=config.scale, max_ep_len=config.max_ep_len,
+        seed=config.seed + args.process_index,
+    )
+    torch.manual_seed(config.seed)
+    model = TrainableDT(
+        make_config(
+            trajectories,
+            context_length=config.context_length,
+            scale=config.scale,
+            max_ep_len=config.max_ep_len,
+            hidden_size=config.hidden_size,
+            n_layer=config.n_layer,
+            n_head=config.n_head,
+            resid_pdrop=config.dropout,
+            embd_pdrop=config.dropout,
+            attn_pdrop=config.dropout,
+        )
+    )
+    trainer = Trainer(
+        model=model, args=args, train_dataset=EpisodeIndexDataset(trajectories.n_episodes), data_collator=collator
+    )
+    trainer.add_callback(_CollatorRngCheckpoint(collator))
+    return trainer
+
+
+def train(
+    data: Trajectories,
+    config: TrainConfig | None = None,
+    output_dir: str | Path = "runs/dt",
+    *,
+    resume: bool = False,
+    progress: bool = True,
+) -> TrainResult:
+    """Train, save the model (with its normalisation stats) and the loss history to `output_dir`."""
+    config = config or TrainConfig()
+    output_dir = Path(output_dir)
+    trainer = make_trainer(data, config, output_dir, progress=progress)
+    checkpoint = get_last_checkpoint(str(output_dir)) if resume and output_dir.exists() else None
+    if resume and checkpoint is None:
+        raise UserError(f"--resume: no checkpoint-* folder in {output_dir} to resume from")
+    if checkpoint:
+        rng_file = Path(checkpoint) / f"{Path(COLLATOR_RNG_FILE).stem}-rank{trainer.args.process_index}.json"
+        if rng_file.exists():
+            trainer.data_collator.rng.bit_generator.state = json.loads(rng_file.read_text())
+    trainer.train(resume_from_checkpoint=checkpoint)
+    trainer.save_model(str(output_dir))
+    history = [entry for entry in trainer.state.log_history if "loss" in entry or "train_runtime" in entry]
+    if trainer.is_world_process_zero():
+        (output_dir / HISTORY_FILE).write_text(json.dumps(history, indent=1))
+        (output_dir / "train_config.json").write_text(json.dumps(dataclasses.asdict(config), indent=1))
+    return TrainResult(model=trainer.model, trainer=trainer, history=history, output_dir=output_dir)
+
+
+def loss_curve(history: list[dict]) -> tuple[np.ndarray, np.ndarray]:
+    """(steps, losses) from a run's loss history."""
+    points = [(h["step"], h["loss"]) for h in history if "loss" in h]
+    return np.array([p[0] for p in points]), np.array([p[1] for p in points])

@@ -1,0 +1,95 @@
+"""Render an episode to frames, write mp4/gif, show it inline in Jupyter/Colab.
+
+MuJoCo picks its OpenGL backend from MUJOCO_GL when it is first imported. With no display,
+`choose_gl_backend()` (called when dt_tutorial is imported) sets EGL if libEGL is installed,
+else OSMesa if libOSMesa is, and leaves a value the user already set alone.
+"""
+
+from __future__ import annotations
+
+import ctypes.util
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from dt_tutorial.errors import UserError
+
+INSTALL_HINT = (
+    "no OpenGL backend for headless MuJoCo rendering: install EGL or OSMesa "
+    "(Debian/Ubuntu/Colab: apt-get install -y libegl1 libosmesa6) or set MUJOCO_GL to a working backend"
+)
+
+
+def choose_gl_backend() -> str | None:
+    """Set MUJOCO_GL for headless Linux (egl, else osmesa) unless already set; return the choice."""
+    if "MUJOCO_GL" in os.environ:
+        return os.environ["MUJOCO_GL"]
+    if not sys.platform.startswith("linux") or os.environ.get("DISPLAY"):
+        return None  # a desktop: MuJoCo's default (GLFW) works
+    for backend, library in (("egl", "EGL"), ("osmesa", "OSMesa")):
+        if ctypes.util.find_library(library):
+            os.environ["MUJOCO_GL"] = backend
+            if backend == "osmesa":
+                os.environ.setdefault("PYOPENGL_PLATFORM", "osmesa")
+            return backend
+    return None
+
+
+def render_frame(env) -> np.ndarray:
+    """env.render() with the missing-OpenGL failure turned into one clear error."""
+    try:
+        frame = env.render()
+    except Exception as err:  # GLFW, EGL and OSMesa each fail with their own exception types
+        raise UserError(f"{INSTALL_HINT} ({type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''})") from None
+    if frame is None:
+        raise UserError("the env was not made with render_mode='rgb_array', so it returns no frames")
+    return frame
+
+
+def write_video(frames: list[np.ndarray], path: str | Path, fps: int = 20) -> Path:
+    """Write RGB frames [height, width, 3] as .mp4 (H.264 via imageio-ffmpeg) or .gif."""
+    import imageio.v2 as imageio
+
+    path = Path(path)
+    if not frames:
+        raise UserError("no frames to write")
+    if path.suffix not in (".mp4", ".gif"):
+        raise UserError(f"video path must end in .mp4 or .gif, not {path.name!r}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix == ".gif":
+        imageio.mimsave(path, frames, duration=1000 / fps, loop=0)
+    else:
+        imageio.mimsave(path, frames, fps=fps, codec="libx264", quality=7, macro_block_size=8)
+    return path
+
+
+def read_video(path: str | Path) -> np.ndarray:
+    """All frames of a video file: [n_frames, height, width, 3] uint8."""
+    import imageio.v2 as imageio
+
+    return np.stack(list(imageio.mimread(path, memtest=False)))
+
+
+def show_video(path: str | Path, width: int = 480):
+    """An inline, looping video (or gif) for Jupyter and Colab."""
+    from IPython.display import HTML, Image
+    import base64
+
+    path = Path(path)
+    if path.suffix == ".gif":
+        return Image(filename=str(path), width=width)
+    data = base64.b64encode(path.read_bytes()).decode()
+    return HTML(f'<video width="{width}" controls autoplay loop muted><source src="data:video/mp4;base64,{data}" type="video/mp4"></video>')
+
+
+def record_video(model, path: str | Path, target_return: float = 12000.0, seed: int = 0, *, max_steps: int | None = None,
+                 render_size: tuple[int, int] = (320, 240), fps: int = 20, progress: bool = True):
+    """Run one episode at `target_return`, write its video to `path`; returns the EvalResult."""
+    from dt_tutorial.rollout import evaluate
+
+    result = evaluate(model, target_return=target_return, n_episodes=1, seed=seed, max_steps=max_steps,
+                      capture_video=True, render_size=render_size, progress=progress)
+    write_video(result.frames, path, fps=fps)
+    return result

@@ -1,0 +1,48 @@
+"""The target-return slider: pick a return, run an episode, watch the video and the achieved return.
+
+`run_target(model, target, ...)` is the plain callback (tests call it directly); `target_return_slider`
+wires it to an ipywidgets slider and button.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from dt_tutorial.video import record_video, show_video
+
+
+def run_target(model, target_return: float, *, seed: int = 0, max_steps: int | None = None,
+               video_path: str | Path = "slider_episode.mp4", render_size=(320, 240)) -> tuple[float, Path]:
+    """Run one episode at `target_return` and write its video; returns (achieved return, video path)."""
+    result = record_video(model, video_path, target_return=target_return, seed=seed, max_steps=max_steps,
+                          render_size=render_size, progress=False)
+    return float(result.returns[0]), Path(video_path)
+
+
+def target_return_slider(model, *, low: float = 0.0, high: float = 12000.0, step: float = 500.0, value: float = 12000.0,
+                         max_steps: int | None = None, video_path: str | Path = "slider_episode.mp4"):
+    """A slider for the target return, a run button, and an output area with the result and video."""
+    import ipywidgets as widgets
+    from IPython.display import display
+
+    slider = widgets.FloatSlider(value=value, min=low, max=high, step=step, description="target return",
+                                 continuous_update=False, style={"description_width": "initial"},
+                                 layout=widgets.Layout(width="480px"))
+    button = widgets.Button(description="run episode", button_style="primary", icon="play")
+    output = widgets.Output()
+
+    def on_click(_):
+        button.disabled = True
+        output.clear_output()
+        with output:
+            print(f"running one episode at target {slider.value:.0f}...")
+            achieved, path = run_target(model, slider.value, max_steps=max_steps, video_path=video_path)
+            output.clear_output()
+            print(f"target {slider.value:.0f} → achieved {achieved:.0f}")
+            display(show_video(path))
+        button.disabled = False
+
+    button.on_click(on_click)
+    box = widgets.VBox([widgets.HBox([slider, button]), output])
+    box.run = lambda: on_click(None)  # lets a notebook cell (or a test) trigger a run without a click
+    return box
