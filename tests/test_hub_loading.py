@@ -1,0 +1,62 @@
+"""The real hub-loading code (`load_hub_episodes` / `load_episodes('<config>')`), run offline.
+
+The hub cannot be reached from CI, so these tests lay out a Hugging Face cache exactly as
+`huggingface_hub.snapshot_download(..., revision="refs/convert/parquet")` leaves it (a snapshot folder
+holding the parquet export's `<config>/train/*.parquet`, and the ref pointing at its commit) and run the
+loader with HF_HUB_OFFLINE=1: the same calls a user with a network makes, answered from the cache.
+"""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dt_tutorial.collect import SquashedGaussianActor, collect_episodes
+from dt_tutorial.data import HUB_REPO, PARQUET_REVISION, Trajectories, load_episodes, load_hub_episodes
+from dt_tutorial.errors import UserError
+
+CONFIG = "halfcheetah-expert-v2"
+
+
+@pytest.fixture(scope="module")
+def real_episodes():
+    actor = SquashedGaussianActor.from_npz(seed=1)
+    return collect_episodes(actor, "HalfCheetah-v5", 3, seed=1, progress=False)
+
+
+def fill_hub_cache(cache: Path, episodes, commit: str = "0123456789abcdef0123456789abcdef01234567") -> None:
+    """Write `episodes` where huggingface_hub caches the parquet export of HUB_REPO's CONFIG."""
+    repo = cache / ("datasets--" + HUB_REPO.replace("/", "--"))
+    split_dir = repo / "snapshots" / commit / CONFIG / "train"
+    split_dir.mkdir(parents=True)
+    episodes.to_parquet(str(split_dir / "0000.parquet"))
+    ref = repo / "refs" / PARQUET_REVISION
+    ref.parent.mkdir(parents=True)
+    ref.write_text(commit)
+
+
+def test_hub_loader_reads_the_parquet_export_from_the_cache(tmp_path, monkeypatch, real_episodes):
+    fill_hub_cache(tmp_path, real_episodes)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    loaded = load_hub_episodes(CONFIG, cache_dir=str(tmp_path))
+    assert loaded.column_names == ["observations", "actions", "rewards", "dones"]
+    assert len(loaded) == len(real_episodes)
+    ours, theirs = Trajectories.from_dataset(loaded), Trajectories.from_dataset(real_episodes)
+    np.testing.assert_array_equal(ours.observations, theirs.observations)
+    np.testing.assert_array_equal(ours.returns_to_go, theirs.returns_to_go)
+
+
+def test_load_episodes_by_config_name_uses_the_hub_cache(tmp_path, monkeypatch, real_episodes):
+    fill_hub_cache(tmp_path, real_episodes)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    loaded = load_episodes(CONFIG, cache_dir=str(tmp_path))
+    assert len(loaded) == 3
+
+
+def test_offline_without_a_cached_copy_is_one_clear_line(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(UserError) as err:
+        load_hub_episodes(CONFIG, cache_dir=str(tmp_path))
+    message = str(err.value)
+    assert "\n" not in message
+    assert HUB_REPO in message and "bundled" in message and "local path" in message
