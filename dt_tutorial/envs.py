@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from dt_tutorial.errors import UserError
@@ -42,10 +44,26 @@ def d4rl_score(env_id: str, returns) -> np.ndarray | None:
     return 100.0 * (np.asarray(returns, dtype=np.float64) - random_return) / (expert_return - random_return)
 
 
+def _route_mujoco_warnings() -> None:
+    """Send MuJoCo's warnings to Python's `warnings`, dropping the deprecation notice gymnasium's XML
+    files trigger on every env creation (MuJoCo >= 3 otherwise prints it and appends it to MUJOCO_LOG.TXT)."""
+    try:
+        import mujoco
+    except ImportError:
+        return
+
+    def forward(message: str) -> None:
+        if "settotalmass" not in message:
+            warnings.warn(f"MuJoCo: {message}", RuntimeWarning, stacklevel=2)
+
+    mujoco.set_mju_user_warning(forward)
+
+
 def make_env(env_id: str, **kwargs):
     """`gymnasium.make` with a one-line error for unknown ids or a missing MuJoCo install."""
     import gymnasium as gym
 
+    _route_mujoco_warnings()
     try:
         return gym.make(env_id, **kwargs)
     except gym.error.Error as err:
