@@ -87,9 +87,18 @@ def read_parquet_export(root: str | Path, config: str) -> datasets.Dataset:
 def read_pickle_episodes(path: str | Path) -> datasets.Dataset:
     """The hub repo's raw files: a pickled list of dicts of numpy arrays (D4RL's 'terminals' = our 'dones')."""
     with open(path, "rb") as f:
-        episodes = pickle.load(f)
+        try:
+            episodes = pickle.load(f)
+        except (pickle.UnpicklingError, EOFError) as err:
+            raise UserError(f"{path} is not a readable pickle ({err})") from None
+    expected = f"a pickled list of episodes (dicts with {', '.join(COLUMNS[:3])} and dones or terminals)"
+    if not isinstance(episodes, (list, tuple)) or not all(isinstance(e, dict) for e in episodes):
+        raise UserError(f"{path} holds a {type(episodes).__name__}, expected {expected}")
     columns = {name: [] for name in COLUMNS}
-    for episode in episodes:
+    for i, episode in enumerate(episodes):
+        missing = [k for k in COLUMNS[:3] if k not in episode] + ([] if "dones" in episode or "terminals" in episode else ["dones"])
+        if missing:
+            raise UserError(f"{path}: episode {i} lacks {', '.join(missing)}; expected {expected}")
         columns["observations"].append(np.asarray(episode["observations"], dtype=np.float32))
         columns["actions"].append(np.asarray(episode["actions"], dtype=np.float32))
         columns["rewards"].append(np.asarray(episode["rewards"], dtype=np.float32).reshape(-1))

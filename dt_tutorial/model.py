@@ -70,7 +70,10 @@ def load_model(run_dir: str | Path) -> TrainableDT:
     try:
         model = TrainableDT.from_pretrained(str(run_dir))
     except OSError as err:
-        raise UserError(f"cannot load a model from {run_dir}: {str(err).splitlines()[0]}") from None
+        reason = str(err).splitlines()[0]
+        if not path.exists():  # a mistyped run folder would otherwise get a message about hub repo ids
+            raise UserError(f"no saved model at {run_dir}: no such folder, and no hub model either ({reason})") from None
+        raise UserError(f"cannot load a model from {run_dir}: {reason}") from None
     missing = [key for key in INFERENCE_KEYS[:4] if getattr(model.config, key, None) is None]
     if missing:
         raise UserError(

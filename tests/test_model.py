@@ -1,0 +1,94 @@
+"""model.py: the tutorial's masked loss, and what inference needs surviving save -> load_model."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import raises_one_line
+from dt_tutorial.collator import DecisionTransformerGymDataCollator
+from dt_tutorial.errors import UserError
+from dt_tutorial.model import TrainableDT, load_model, make_config, state_normalisation
+
+K = 10
+
+
+@pytest.fixture
+def model(hopper) -> TrainableDT:
+    torch.manual_seed(0)
+    config = make_config(hopper, context_length=K, scale=100.0, max_ep_len=64, hidden_size=32, n_layer=1, n_head=1)
+    return TrainableDT(config).eval()
+
+
+@pytest.fixture
+def batch(hopper) -> dict[str, torch.Tensor]:
+    """Windows of short Hopper episodes: many are left-padded."""
+    batch = DecisionTransformerGymDataCollator(hopper, max_len=K, scale=100.0, max_ep_len=64, seed=0)(range(32))
+    assert (batch["attention_mask"] == 0).any()
+    return batch
+
+
+def test_config_carries_the_data_normalisation_and_provenance(model, hopper):
+    config = model.config
+    np.testing.assert_array_equal(state_normalisation(config)[0], hopper.state_mean)
+    np.testing.assert_array_equal(state_normalisation(config)[1], hopper.state_std)
+    assert (config.scale, config.context_length, config.max_ep_len) == (100.0, K, 64)
+    assert (config.env_id, config.dataset_name) == ("Hopper-v5", "hopper-test")
+    assert config.dataset_return_range == [hopper.episode_returns.min(), hopper.episode_returns.max()]
+    assert (config.state_dim, config.act_dim) == (11, 3)
+
+
+def test_loss_is_the_tutorials_masked_action_mse(model, batch):
+    with torch.no_grad():
+        loss = model(**batch)["loss"]
+        action_preds = model.original_forward(**batch).action_preds  # [B, K, act_dim]
+    # The tutorial: keep the real steps with boolean indexing, then the mean squared error.
+    real = batch["attention_mask"].reshape(-1) > 0
+    preds = action_preds.reshape(-1, 3)[real]
+    targets = batch["actions"].reshape(-1, 3)[real]
+    torch.testing.assert_close(loss, torch.mean((preds - targets) ** 2), rtol=1e-6, atol=1e-7)
+
+
+def test_loss_trains_the_network(model, batch):
+    model.train()
+    model(**batch)["loss"].backward()
+    grads = [p.grad for p in model.parameters() if p.requires_grad]
+    assert sum(g is not None and bool(g.abs().sum() > 0) for g in grads) > len(grads) // 2
+
+
+def test_save_and_load_model_round_trip(model, batch, tmp_path):
+    model.save_pretrained(tmp_path)
+    loaded = load_model(tmp_path)
+    assert not loaded.training
+    for key in ("state_mean", "state_std", "scale", "context_length", "env_id", "dataset_name", "dataset_return_range", "max_ep_len"):
+        assert getattr(loaded.config, key) == getattr(model.config, key), key
+    with torch.no_grad():
+        before, after = model.original_forward(**batch), loaded.original_forward(**batch)
+    for field in ("state_preds", "action_preds", "return_preds"):
+        torch.testing.assert_close(getattr(after, field), getattr(before, field), rtol=0, atol=0)
+
+
+def test_load_model_of_a_folder_without_a_model(tmp_path):
+    with raises_one_line("holds no saved model .no config.json"):
+        load_model(tmp_path)
+
+
+def test_load_model_of_a_missing_folder(tmp_path):
+    with raises_one_line("no saved model at .*: no such folder"):
+        load_model(tmp_path / "runs" / "typo")
+
+
+@pytest.mark.parametrize("removed", [("state_mean", "state_std"), ("scale",)])
+def test_load_model_needs_the_inference_settings(model, tmp_path, removed):
+    model.save_pretrained(tmp_path)
+    config_file = tmp_path / "config.json"
+    config = json.loads(config_file.read_text())
+    for key in removed:
+        del config[key]
+    config_file.write_text(json.dumps(config))
+    with pytest.raises(UserError, match=f"lacks {', '.join(removed)} in its config.json") as error:
+        load_model(tmp_path)
+    assert "\n" not in str(error.value)
