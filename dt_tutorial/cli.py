@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import os
 import sys
 import time
 from pathlib import Path
@@ -13,11 +15,26 @@ from dt_tutorial.errors import UserError
 DEMO_TARGETS = (0, 3000, 6000, 9000, 12000)
 
 
+class _Parser(argparse.ArgumentParser):
+    """Argument mistakes as one line, `error: ...`, like every other user error (exit status 2)."""
+
+    def error(self, message: str):
+        self.exit(2, f"error: {message} (see {self.prog} --help)\n")
+
+
 def _positive_int(text: str) -> int:
-    value = int(text)
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
     return value
+
+
+def _is_main_process() -> bool:
+    """False on the other ranks of a torchrun / accelerate launch: they train but stay quiet."""
+    return int(os.environ.get("RANK", "0")) == 0
 
 
 def _add_training_args(p: argparse.ArgumentParser, preset: str) -> None:
@@ -25,6 +42,7 @@ def _add_training_args(p: argparse.ArgumentParser, preset: str) -> None:
     p.add_argument("--preset", default=preset, choices=["tutorial", "demo", "tiny"], help=f"training settings to start from (default {preset})")
     p.add_argument("--epochs", type=float, help="passes over the episodes (tutorial: 120)")
     p.add_argument("--max-steps", type=int, help="optimizer steps; overrides --epochs")
+    p.add_argument("--save-steps", type=_positive_int, help="checkpoint every this many steps, for --resume")
     p.add_argument("--batch-size", type=_positive_int)
     p.add_argument("--lr", type=float, dest="learning_rate", help="peak learning rate")
     p.add_argument("--scheduler", dest="lr_scheduler", help="transformers scheduler: linear, cosine, constant_with_warmup, ...")
@@ -38,7 +56,7 @@ def _add_training_args(p: argparse.ArgumentParser, preset: str) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="python -m dt_tutorial",
         description="Train your first Decision Transformer: train on offline RL data, evaluate in gymnasium, render the video.",
     )
@@ -64,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", default="outputs/demo", help="folder for the model, video, plots and results")
     p.add_argument("--target", type=float, default=12000.0)
     p.add_argument("--episodes", type=_positive_int, default=10, help="evaluation episodes")
+    p.add_argument("--eval-steps", type=_positive_int, help="cap on evaluation episode length (default: the env's limit)")
     p.add_argument("--video-steps", type=_positive_int, default=400, help="steps of the rendered episode (20 per second of video)")
 
     p = sub.add_parser("collect", help="roll out a policy in gymnasium and save an offline dataset")
@@ -81,7 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _train_config(args):
     from dt_tutorial.train import get_config
 
-    names = ("epochs", "max_steps", "batch_size", "learning_rate", "lr_scheduler", "warmup_ratio", "weight_decay",
+    names = ("epochs", "max_steps", "save_steps", "batch_size", "learning_rate", "lr_scheduler", "warmup_ratio", "weight_decay",
              "context_length", "seed", "device")
     overrides = {n: getattr(args, n) for n in names if getattr(args, n) is not None}
     if args.epochs is not None and args.max_steps is None:
@@ -99,13 +118,19 @@ def _train(args):
     if output.exists() and any(output.glob("checkpoint-*")) and not args.resume:
         raise UserError(f"{output} already holds a run: add --resume to continue it, or choose another --output")
     data = Trajectories.from_dataset(load_episodes(args.dataset), name=_dataset_name(args.dataset))
-    steps = config.max_steps if config.max_steps > 0 else int(config.epochs * steps_per_epoch(data.n_episodes, config.batch_size))
-    print(f"{data.name}: {data.n_episodes} episodes, {data.n_steps} steps, returns {data.episode_returns.min():.0f}"
-          f"..{data.episode_returns.max():.0f}; training {steps} steps (preset {args.preset})")
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    epoch = steps_per_epoch(data.n_episodes, config.batch_size, world_size)
+    steps = config.max_steps if config.max_steps > 0 else math.ceil(config.epochs * epoch)
+    main_process = _is_main_process()
+    if main_process:
+        print(f"{data.name}: {data.n_episodes} episodes, {data.n_steps} steps, returns {data.episode_returns.min():.0f}"
+              f"..{data.episode_returns.max():.0f}; training {steps} steps (preset {args.preset}"
+              + (f", {world_size} processes × batch {config.batch_size})" if world_size > 1 else ")"))
     start = time.perf_counter()
-    result = train(data, config, output, resume=args.resume, progress=not args.no_progress)
-    plot_loss(result.history, output / "loss.png", title=f"training loss ({data.name})")
-    print(f"trained in {time.perf_counter() - start:.0f} s; saved to {output}")
+    result = train(data, config, output, resume=args.resume, progress=not args.no_progress and main_process)
+    if main_process:
+        plot_loss(result.history, output / "loss.png", title=f"training loss ({data.name})")
+        print(f"trained in {time.perf_counter() - start:.0f} s; saved to {output}")
     return result
 
 
@@ -127,9 +152,8 @@ def _evaluate(args):
     print(result.summary())
     print("returns:", " ".join(f"{r:.0f}" for r in result.returns))
     if args.video:
-        if args.env:
-            model.config.env_id = args.env
-        video = record_video(model, args.video, args.target, args.seed, max_steps=args.max_steps, progress=not args.no_progress)
+        video = record_video(model, args.video, args.target, args.seed, env_id=args.env, max_steps=args.max_steps,
+                             progress=not args.no_progress)
         print(f"video: {args.video} (return {video.returns[0]:.0f} over {video.lengths[0]} steps)")
 
 
@@ -142,10 +166,11 @@ def _demo(args):
     args.output = output / "model"
     start = time.perf_counter()
     model = _train(args).model.eval()
-    result = evaluate(model, target_return=args.target, n_episodes=args.episodes, progress=not args.no_progress)
+    result = evaluate(model, target_return=args.target, n_episodes=args.episodes, max_steps=args.eval_steps,
+                      progress=not args.no_progress)
     print(result.summary())
     print("returns:", " ".join(f"{r:.0f}" for r in result.returns))
-    curve = return_conditioning(model, DEMO_TARGETS, n_episodes=3, progress=False)
+    curve = return_conditioning(model, DEMO_TARGETS, n_episodes=3, max_steps=args.eval_steps, progress=False)
     plot_return_conditioning(curve, model.config.dataset_return_range, output / "return_conditioning.png")
     video = record_video(model, output / "cheetah.mp4", args.target, max_steps=args.video_steps, progress=not args.no_progress)
     summary = {

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from transformers import Trainer, TrainerCallback, TrainingArguments
-from transformers.trainer_utils import get_last_checkpoint
+from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
 from dt_tutorial.collator import DecisionTransformerGymDataCollator
 from dt_tutorial.data import Trajectories
@@ -96,17 +96,56 @@ class EpisodeIndexDataset(torch.utils.data.Dataset):
         return index
 
 
-class _CollatorRngCheckpoint(TrainerCallback):
-    """Saves the collator's random state with each checkpoint, so a resumed run draws the same batches."""
+class _ResumableCollator(DecisionTransformerGymDataCollator):
+    """The collator, remembering its random state before each of the last few batches it drew.
 
-    def __init__(self, collator: DecisionTransformerGymDataCollator):
+    The Trainer's data loader fetches one batch ahead, so when the checkpoint after step N is saved
+    the collator has usually drawn batch N + 1 already: the checkpoint must hold the state from before."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.n_batches = 0  # batches drawn so far
+        self._states_before: dict[int, dict] = {}  # batch index -> rng state before drawing it (the last few)
+
+    def __call__(self, features):
+        self._states_before[self.n_batches] = self.rng.bit_generator.state
+        self._states_before.pop(self.n_batches - 4, None)
+        self.n_batches += 1
+        return super().__call__(features)
+
+    def state_before(self, n_batches: int) -> dict:
+        """The rng state after the first `n_batches` batches."""
+        return self.rng.bit_generator.state if n_batches == self.n_batches else self._states_before[n_batches]
+
+
+def _rng_file(checkpoint: str | Path, process_index: int) -> Path:
+    return Path(checkpoint) / f"{Path(COLLATOR_RNG_FILE).stem}-rank{process_index}.json"
+
+
+def last_complete_checkpoint(output_dir: str | Path) -> Path | None:
+    """The newest checkpoint-N folder that was saved to the end, or None.
+
+    A run killed while saving leaves a partial folder; the collator state (written last) marks complete ones."""
+    folders = [c for c in Path(output_dir).glob(f"{PREFIX_CHECKPOINT_DIR}-*") if c.name.rsplit("-", 1)[1].isdigit()]
+    checkpoints = sorted(folders, key=_checkpoint_step, reverse=True)
+    return next((c for c in checkpoints if (c / "trainer_state.json").exists() and _rng_file(c, 0).exists()), None)
+
+
+def _checkpoint_step(checkpoint: Path) -> int:
+    return int(checkpoint.name.rsplit("-", 1)[1])
+
+
+class _CollatorRngCheckpoint(TrainerCallback):
+    """Saves each rank's collator random state with each checkpoint, so a resumed run draws the same batches."""
+
+    def __init__(self, collator: _ResumableCollator):
         self.collator = collator
 
     def on_save(self, args, state, control, **kwargs):
         folder = Path(args.output_dir) / f"checkpoint-{state.global_step}"
         if folder.exists():
-            rank_file = folder / f"{Path(COLLATOR_RNG_FILE).stem}-rank{args.process_index}.json"
-            rank_file.write_text(json.dumps(self.collator.rng.bit_generator.state))
+            n_batches = state.global_step * args.gradient_accumulation_steps
+            _rng_file(folder, args.process_index).write_text(json.dumps(self.collator.state_before(n_batches)))
 
 
 @dataclass
@@ -150,9 +189,10 @@ def make_trainer(trajectories: Trajectories, config: TrainConfig, output_dir: st
         report_to="none",
         disable_tqdm=not progress,
         dataloader_num_workers=0,
+        dataloader_pin_memory=torch.cuda.is_available(),  # pinning only helps CUDA; elsewhere torch warns about it
     )
     # Per-process seed: under torchrun/accelerate each rank draws different windows.
-    collator = DecisionTransformerGymDataCollator(
+    collator = _ResumableCollator(
         trajectories, max_len=config.context_length, scale=config.scale, max_ep_len=config.max_ep_len,
         seed=config.seed + args.process_index,
     )
@@ -190,14 +230,16 @@ def train(
     config = config or TrainConfig()
     output_dir = Path(output_dir)
     trainer = make_trainer(data, config, output_dir, progress=progress)
-    checkpoint = get_last_checkpoint(str(output_dir)) if resume and output_dir.exists() else None
+    checkpoint = last_complete_checkpoint(output_dir) if resume else None
     if resume and checkpoint is None:
-        raise UserError(f"--resume: no checkpoint-* folder in {output_dir} to resume from")
+        raise UserError(f"--resume: no complete checkpoint-* folder in {output_dir} to resume from")
     if checkpoint:
-        rng_file = Path(checkpoint) / f"{Path(COLLATOR_RNG_FILE).stem}-rank{trainer.args.process_index}.json"
+        rng_file = _rng_file(checkpoint, trainer.args.process_index)
         if rng_file.exists():
-            trainer.data_collator.rng.bit_generator.state = json.loads(rng_file.read_text())
-    trainer.train(resume_from_checkpoint=checkpoint)
+            collator = trainer.data_collator
+            collator.rng.bit_generator.state = json.loads(rng_file.read_text())
+            collator.n_batches = _checkpoint_step(checkpoint) * trainer.args.gradient_accumulation_steps
+    trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
     trainer.save_model(str(output_dir))
     history = [entry for entry in trainer.state.log_history if "loss" in entry or "train_runtime" in entry]
     if trainer.is_world_process_zero():

@@ -38,14 +38,13 @@ def choose_gl_backend() -> str | None:
 
 
 def render_frame(env) -> np.ndarray:
-    """env.render() with the missing-OpenGL failure turned into one clear error."""
+    """env.render() -> [height, width, 3] uint8, with the missing-OpenGL failure turned into one clear error."""
+    if env.render_mode != "rgb_array":
+        raise UserError(f"the env was made with render_mode={env.render_mode!r}, not render_mode='rgb_array': it returns no frames")
     try:
-        frame = env.render()
+        return env.render()
     except Exception as err:  # GLFW, EGL and OSMesa each fail with their own exception types
         raise UserError(f"{INSTALL_HINT} ({type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''})") from None
-    if frame is None:
-        raise UserError("the env was not made with render_mode='rgb_array', so it returns no frames")
-    return frame
 
 
 def write_video(frames: list[np.ndarray], path: str | Path, fps: int = 20) -> Path:
@@ -61,7 +60,8 @@ def write_video(frames: list[np.ndarray], path: str | Path, fps: int = 20) -> Pa
     if path.suffix == ".gif":
         imageio.mimsave(path, frames, duration=1000 / fps, loop=0)
     else:
-        imageio.mimsave(path, frames, fps=fps, codec="libx264", quality=7, macro_block_size=8)
+        # H.264 in yuv420p needs even sizes: odd ones are resized up by a pixel, even ones are kept.
+        imageio.mimsave(path, frames, fps=fps, codec="libx264", quality=7, macro_block_size=2)
     return path
 
 
@@ -84,12 +84,12 @@ def show_video(path: str | Path, width: int = 480):
     return HTML(f'<video width="{width}" controls autoplay loop muted><source src="data:video/mp4;base64,{data}" type="video/mp4"></video>')
 
 
-def record_video(model, path: str | Path, target_return: float = 12000.0, seed: int = 0, *, max_steps: int | None = None,
-                 render_size: tuple[int, int] = (320, 240), fps: int = 20, progress: bool = True):
-    """Run one episode at `target_return`, write its video to `path`; returns the EvalResult."""
+def record_video(model, path: str | Path, target_return: float = 12000.0, seed: int = 0, *, env_id: str | None = None,
+                 max_steps: int | None = None, render_size: tuple[int, int] = (320, 240), fps: int = 20, progress: bool = True):
+    """Run one episode at `target_return` (in `env_id`, default the model's), write its video to `path`; returns the EvalResult."""
     from dt_tutorial.rollout import evaluate
 
-    result = evaluate(model, target_return=target_return, n_episodes=1, seed=seed, max_steps=max_steps,
+    result = evaluate(model, env_id, target_return, n_episodes=1, seed=seed, max_steps=max_steps,
                       capture_video=True, render_size=render_size, progress=progress)
     write_video(result.frames, path, fps=fps)
     return result

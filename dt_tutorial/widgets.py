@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from dt_tutorial.errors import UserError
 from dt_tutorial.video import record_video, show_video
 
 
@@ -35,12 +36,16 @@ def target_return_slider(model, *, low: float = 0.0, high: float = 12000.0, step
         button.disabled = True
         output.clear_output()
         with output:
-            print(f"running one episode at target {slider.value:.0f}...")
-            achieved, path = run_target(model, slider.value, max_steps=max_steps, video_path=video_path)
-            output.clear_output()
-            print(f"target {slider.value:.0f} → achieved {achieved:.0f}")
-            display(show_video(path))
-        button.disabled = False
+            try:
+                print(f"running one episode at target {slider.value:.0f}...")
+                achieved, path = run_target(model, slider.value, max_steps=max_steps, video_path=video_path)
+                output.clear_output()
+                print(f"target {slider.value:.0f} → achieved {achieved:.0f}")
+                display(show_video(path))
+            except UserError as err:  # e.g. no OpenGL for rendering: say so, keep the button usable
+                print(f"error: {err}")
+            finally:
+                button.disabled = False
 
     button.on_click(on_click)
     box = widgets.VBox([widgets.HBox([slider, button]), output])

@@ -1,0 +1,126 @@
+"""The command line, `python -m dt_tutorial ...`, run as a subprocess with tiny budgets.
+
+Happy paths and a few user errors run the real entry point in a subprocess (exit status, stderr,
+no traceback). The other user errors call `cli.main(argv)` in this process, the function
+`__main__` exits with, to save a ~10 s interpreter start each on a 2-core machine.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from _helpers import assert_ok, assert_user_error, one_thread, run_cli  # noqa: F401 (fixture)
+
+from dt_tutorial.cli import main
+from dt_tutorial.video import read_video
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """`train --preset tiny` on the bundled data, 10 steps, checkpoint at step 10."""
+    run_dir = tmp_path_factory.mktemp("cli") / "run"
+    proc = run_cli("train", "--preset", "tiny", "--max-steps", 10, "--output", run_dir, "--no-progress")
+    assert_ok(proc)
+    assert "training 10 steps (preset tiny)" in proc.stdout
+    return run_dir
+
+
+def user_error(capsys, *argv) -> str:
+    """Run `main(argv)` in-process; it has to return 2 after printing one `error: ...` line."""
+    assert main([str(a) for a in argv]) == 2
+    err = capsys.readouterr().err.strip()
+    lines = [line for line in err.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1 and err.endswith(lines[0]), err
+    return lines[0]
+
+
+@pytest.mark.parametrize("command", [[], ["train"], ["evaluate"], ["demo"], ["collect"]])
+def test_help(command):
+    proc = run_cli(*command, "--help")
+    assert_ok(proc)
+    assert proc.stdout.startswith(f"usage: python -m dt_tutorial {' '.join(command)}".rstrip())
+
+
+def test_train_writes_a_complete_run(trained):
+    for name in ("config.json", "model.safetensors", "loss_history.json", "train_config.json", "loss.png"):
+        assert (trained / name).exists(), name
+    history = json.loads((trained / "loss_history.json").read_text())
+    assert [h["step"] for h in history if "loss" in h] == [1, 5, 10]
+    assert json.loads((trained / "train_config.json").read_text())["max_steps"] == 10
+
+
+def test_evaluate_with_video(trained, tmp_path):
+    video = tmp_path / "x.mp4"
+    proc = run_cli("evaluate", "--model", trained, "--episodes", 2, "--max-steps", 20, "--video", video, "--no-progress")
+    assert_ok(proc)
+    assert "HalfCheetah-v5 target 12000" in proc.stdout and "over 2 episodes, D4RL score" in proc.stdout
+    returns = next(line for line in proc.stdout.splitlines() if line.startswith("returns:")).split()[1:]
+    assert len(returns) == 2
+    assert "video: " in proc.stdout and "over 20 steps" in proc.stdout
+    assert read_video(video).shape == (21, 240, 320, 3)
+
+
+def test_evaluate_in_an_env_with_other_dims_is_one_error_line(trained):
+    proc = run_cli("evaluate", "--model", trained, "--env", "Hopper-v5", "--episodes", 1, "--no-progress")
+    assert_user_error(proc, "error: the model was trained on states of size 17 and actions of size 6, but Hopper-v5 has 11 and 3")
+
+
+@pytest.mark.parametrize("episodes", ["-1", "0", "two"])
+def test_bad_episode_count_is_one_error_line(episodes):
+    proc = run_cli("evaluate", "--model", "anything", "--episodes", episodes)
+    assert_user_error(proc, f"error: argument --episodes: must be a positive integer, got {episodes}")
+    assert proc.stdout == ""
+
+
+def test_training_into_a_used_folder_needs_resume(trained, capsys):
+    line = user_error(capsys, "train", "--preset", "tiny", "--output", trained)
+    assert line.startswith(f"error: {trained} already holds a run: add --resume")
+
+
+def test_resume_without_a_checkpoint(tmp_path, capsys):
+    line = user_error(capsys, "train", "--preset", "tiny", "--output", tmp_path, "--resume", "--no-progress")
+    assert line == f"error: --resume: no complete checkpoint-* folder in {tmp_path} to resume from"
+
+
+def test_unknown_dataset(tmp_path, capsys):
+    line = user_error(capsys, "train", "--dataset", "no-such-dataset", "--preset", "tiny", "--output", tmp_path / "run")
+    assert line.startswith("error: unknown dataset 'no-such-dataset': use 'bundled'")
+    assert not (tmp_path / "run").exists()
+
+
+def test_model_folder_that_does_not_exist(tmp_path, capsys):
+    line = user_error(capsys, "evaluate", "--model", tmp_path / "missing", "--episodes", 1)
+    assert line.startswith(f"error: no saved model at {tmp_path / 'missing'}")
+
+
+def test_model_folder_without_config(tmp_path, capsys):
+    line = user_error(capsys, "evaluate", "--model", tmp_path, "--episodes", 1)
+    assert line.startswith(f"error: {tmp_path} holds no saved model (no config.json)")
+
+
+def test_collect_then_train_on_it(tmp_path):
+    data = tmp_path / "halfcheetah-seed3"
+    proc = run_cli("collect", "--episodes", 2, "--seed", 3, "--output", data, "--no-progress")
+    assert_ok(proc)
+    assert f"saved 2 episodes to {data}" in proc.stdout
+    proc = run_cli("train", "--dataset", data, "--preset", "tiny", "--max-steps", 5, "--output", tmp_path / "run", "--no-progress")
+    assert_ok(proc)
+    assert proc.stdout.startswith("halfcheetah-seed3: 2 episodes, 2000 steps")  # named after its folder
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert (config["dataset_name"], config["env_id"], config["state_dim"]) == ("halfcheetah-seed3", "HalfCheetah-v5", 17)
+
+
+def test_demo_end_to_end(tmp_path):
+    out = tmp_path / "demo"
+    proc = run_cli("demo", "--preset", "tiny", "--max-steps", 10, "--episodes", 2, "--video-steps", 10,
+                   "--eval-steps", 20, "--output", out, "--no-progress")
+    assert_ok(proc)
+    for name in ("cheetah.mp4", "return_conditioning.png", "results.json", "model/loss.png", "model/config.json"):
+        assert (out / name).exists(), name
+    results = json.loads((out / "results.json").read_text())
+    assert len(results["returns"]) == 2 and results["target_return"] == 12000
+    assert sorted(map(float, results["return_conditioning"])) == [0, 3000, 6000, 9000, 12000]
+    assert read_video(out / "cheetah.mp4").shape == (11, 240, 320, 3)

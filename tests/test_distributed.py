@@ -1,0 +1,72 @@
+"""Multi-process training: `torchrun --nproc_per_node 2 -m dt_tutorial train --device cpu` (gloo, 2 ranks).
+
+Evidence that both ranks train on their own batches: each rank's checkpoint holds its collator's
+random state, and it is exactly the state of a collator seeded with seed + rank after 6 batches.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from _helpers import assert_ok, one_thread, subprocess_env  # noqa: F401 (fixture)
+
+from dt_tutorial.collator import DecisionTransformerGymDataCollator
+from dt_tutorial.data import Trajectories, load_episodes
+from dt_tutorial.model import load_model
+from dt_tutorial.rollout import evaluate
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+STEPS, BATCH, SEED, WORLD = 6, 16, 42, 2
+
+
+@pytest.fixture(scope="module")
+def ddp_run(tmp_path_factory):
+    run_dir = tmp_path_factory.mktemp("ddp") / "run"
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(WORLD), "--tee", "3",
+               "-m", "dt_tutorial", "train", "--preset", "tiny", "--max-steps", str(STEPS), "--save-steps", "3",
+               "--device", "cpu", "--output", str(run_dir), "--no-progress"]
+    proc = subprocess.run(command, capture_output=True, text=True, env=subprocess_env(), timeout=300)
+    assert_ok(proc)
+    return run_dir, proc.stdout  # torchrun's --tee prefixes each line with [default<rank>]:
+
+
+def test_each_rank_draws_its_own_batches(ddp_run):
+    run_dir, _ = ddp_run
+    data = Trajectories.from_dataset(load_episodes("bundled"))
+    for rank in range(WORLD):
+        saved = json.loads((run_dir / f"checkpoint-{STEPS}" / f"collator_rng-rank{rank}.json").read_text())
+        replay = DecisionTransformerGymDataCollator(data, seed=SEED + rank)
+        starts = [replay.sample_starts(BATCH) for _ in range(STEPS)]
+        assert replay.rng.bit_generator.state == saved, f"rank {rank}"
+        assert (run_dir / f"checkpoint-{STEPS}" / f"rng_state_{rank}.pth").exists()  # the Trainer's, per rank
+        if rank == 0:
+            rank0_starts = starts
+    assert not any(np.array_equal(a, b) for a, b in zip(rank0_starts, starts))
+
+
+def test_an_epoch_is_split_between_the_ranks(ddp_run):
+    run_dir, _ = ddp_run
+    history = json.loads((run_dir / "loss_history.json").read_text())
+    steps_per_epoch = math.ceil(math.ceil(200 / WORLD) / BATCH)  # 200 bundled episodes, 100 per rank: 7 steps
+    assert history[-1]["step"] == STEPS
+    assert history[-1]["epoch"] == pytest.approx(STEPS / steps_per_epoch)
+
+
+def test_only_rank_0_reports(ddp_run):
+    _, stdout = ddp_run
+    for text in ("training 6 steps (preset tiny, 2 processes × batch 16)", "trained in"):
+        lines = [line for line in stdout.splitlines() if text in line]
+        assert len(lines) == 1 and lines[0].startswith("[default0]:"), stdout
+
+
+def test_the_saved_model_loads_and_runs(ddp_run):
+    run_dir, _ = ddp_run
+    model = load_model(run_dir)
+    assert (model.config.state_dim, model.config.env_id) == (17, "HalfCheetah-v5")
+    assert evaluate(model, n_episodes=2, max_steps=5, progress=False).lengths.tolist() == [5, 5]

@@ -1,0 +1,67 @@
+"""video.py: real MuJoCo rendering (headless EGL/OSMesa), mp4 and gif round trips."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from _helpers import cheetah_model, cheetah_run, one_thread  # noqa: F401 (fixtures)
+from conftest import raises_one_line
+
+from dt_tutorial.envs import make_env
+from dt_tutorial.rollout import evaluate
+from dt_tutorial.video import read_video, record_video, render_frame, write_video
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+STEPS = 30
+
+
+@pytest.fixture(scope="module")
+def rendered(cheetah_run):
+    """One 30-step episode rendered at the default size, and the same episode without rendering."""
+    from dt_tutorial.model import load_model
+
+    model = load_model(cheetah_run)
+    with_video = evaluate(model, n_episodes=1, seed=1, max_steps=STEPS, capture_video=True, progress=False)
+    without = evaluate(model, n_episodes=1, seed=1, max_steps=STEPS, progress=False)
+    return with_video, without
+
+
+def test_capture_renders_the_reset_frame_and_every_step(rendered):
+    result, without_video = rendered
+    frames = np.stack(result.frames)
+    assert frames.shape == (STEPS + 1, 240, 320, 3) and frames.dtype == np.uint8
+    assert frames[0].std() > 10  # a rendered scene, not a blank buffer
+    assert np.abs(frames[-1].astype(int) - frames[0]).mean() > 1  # the cheetah moved
+    np.testing.assert_array_equal(result.returns, without_video.returns)  # rendering does not change the episode
+
+
+@pytest.mark.parametrize("suffix", [".mp4", ".gif"])
+def test_written_video_decodes_to_the_same_frames(rendered, tmp_path, suffix):
+    frames = rendered[0].frames
+    path = write_video(frames, tmp_path / f"episode{suffix}", fps=20)
+    decoded = read_video(path)
+    assert decoded.shape == (STEPS + 1, 240, 320, 3)
+    # mp4 is lossy (H.264) and gif has a 256-colour palette: close, not equal
+    assert np.abs(decoded.astype(int) - np.stack(frames)).mean() < 8
+
+
+def test_record_video_keeps_an_even_size_that_is_not_a_multiple_of_8(cheetah_model, tmp_path):
+    result = record_video(cheetah_model, tmp_path / "small.mp4", seed=2, max_steps=5, render_size=(240, 180), progress=False)
+    assert read_video(tmp_path / "small.mp4").shape == (6, 180, 240, 3)
+    assert result.lengths.tolist() == [5]
+
+
+def test_render_frame_without_render_mode_is_a_user_error():
+    env = make_env("HalfCheetah-v5")
+    env.reset(seed=0)
+    with raises_one_line("render_mode='rgb_array'"):
+        render_frame(env)
+    env.close()
+
+
+def test_write_video_rejects_no_frames_and_unknown_formats(tmp_path):
+    with raises_one_line("no frames to write"):
+        write_video([], tmp_path / "x.mp4")
+    with raises_one_line("must end in .mp4 or .gif, not 'x.avi'"):
+        write_video([np.zeros((8, 8, 3), np.uint8)], tmp_path / "x.avi")

@@ -1,0 +1,42 @@
+"""widgets.py: the target-return slider's callback and the widget itself, with real episodes and video."""
+
+from __future__ import annotations
+
+import ipywidgets
+import pytest
+from _helpers import cheetah_model, cheetah_run, one_thread  # noqa: F401 (fixtures)
+
+from dt_tutorial.rollout import evaluate
+from dt_tutorial.video import read_video
+from dt_tutorial.widgets import run_target, target_return_slider
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+def test_run_target_returns_the_achieved_return_and_a_video(cheetah_model, tmp_path):
+    achieved, path = run_target(cheetah_model, 3000, seed=4, max_steps=20, video_path=tmp_path / "run.mp4")
+    assert isinstance(achieved, float)
+    assert path == tmp_path / "run.mp4" and read_video(path).shape == (21, 240, 320, 3)
+    same_episode = evaluate(cheetah_model, target_return=3000, n_episodes=1, seed=4, max_steps=20, progress=False)
+    assert achieved == pytest.approx(same_episode.returns[0], rel=1e-5)
+
+
+def test_slider_builds_and_runs_an_episode(cheetah_model, tmp_path, capsys):
+    video = tmp_path / "slider.mp4"
+    box = target_return_slider(cheetah_model, low=0, high=9000, value=6000, max_steps=10, video_path=video)
+    slider, button = box.children[0].children
+    assert isinstance(slider, ipywidgets.FloatSlider) and (slider.min, slider.max, slider.value) == (0, 9000, 6000)
+    assert isinstance(button, ipywidgets.Button)
+    box.run()  # what a click does; outside a kernel the output area prints to stdout
+    assert "target 6000 → achieved" in capsys.readouterr().out
+    assert read_video(video).shape[0] == 11
+    assert not button.disabled
+
+
+def test_slider_reports_a_user_error_and_stays_usable(cheetah_model, tmp_path, capsys):
+    cheetah_model.config.env_id = "Hopper-v5"  # the wrong env for this model
+    box = target_return_slider(cheetah_model, max_steps=10, video_path=tmp_path / "never.mp4")
+    box.run()
+    assert "error: the model was trained on states of size 17" in capsys.readouterr().out
+    assert not box.children[0].children[1].disabled
+    assert not (tmp_path / "never.mp4").exists()
