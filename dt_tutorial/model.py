@@ -49,7 +49,12 @@ def make_config(
 ) -> DecisionTransformerConfig:
     """A model config sized from the data, carrying the data's normalisation and provenance."""
     config = DecisionTransformerConfig(
-        state_dim=trajectories.state_dim, act_dim=trajectories.act_dim, max_ep_len=max_ep_len, **model_kwargs
+        state_dim=trajectories.state_dim,
+        act_dim=trajectories.act_dim,
+        max_ep_len=max_ep_len,
+        bos_token_id=None,  # GPT-2's text token ids mean nothing here (and make transformers warn)
+        eos_token_id=None,
+        **model_kwargs,
     )
     returns = trajectories.episode_returns
     config.state_mean = trajectories.state_mean.tolist()

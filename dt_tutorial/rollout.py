@@ -23,7 +23,7 @@ from dt_tutorial.collator import PAD_ACTION
 from dt_tutorial.envs import d4rl_score, make_env
 from dt_tutorial.errors import UserError
 from dt_tutorial.model import state_normalisation
-from dt_tutorial.video import render_frame
+from dt_tutorial.video import make_render_env, render_frame
 
 
 @dataclass
@@ -81,10 +81,7 @@ def evaluate(
     env_id = resolve_env_id(model, env_id)
     config = model.config
     width, height = render_size
-    envs = [
-        make_env(env_id, **({"render_mode": "rgb_array", "width": width, "height": height} if capture_video and i == 0 else {}))
-        for i in range(n_episodes)
-    ]
+    envs = [make_render_env(env_id, width, height) if capture_video and i == 0 else make_env(env_id) for i in range(n_episodes)]
     state_dim, act_dim = envs[0].observation_space.shape[0], envs[0].action_space.shape[0]
     if (state_dim, act_dim) != (config.state_dim, config.act_dim):
         raise UserError(
@@ -92,7 +89,7 @@ def evaluate(
             f"but {env_id} has {state_dim} and {act_dim}: evaluate it in the env it was trained for"
         )
     horizon = max_steps or envs[0].spec.max_episode_steps or config.max_ep_len
-    K, scale = config.context_length, config.scale
+    scale = config.scale
     mean, std = state_normalisation(config)
     was_training = model.training
     model.eval()
@@ -111,46 +108,56 @@ def evaluate(
     frames = [render_frame(envs[0])] if capture_video else []
     active = np.arange(n_episodes)
     pad_state = (0.0 - mean) / std
-    for t in tqdm(range(horizon), desc=f"evaluating {env_id}", unit="step", disable=not progress, leave=False):
-        lo, n_real = max(0, t + 1 - K), min(t + 1, K)
-        n_pad = K - n_real
-        batch = {
-            "states": _left_pad(states[active, lo : t + 1], n_pad, pad_state),  # [n_active, K, state_dim]
-            "actions": _left_pad(actions[active, lo : t + 1], n_pad, PAD_ACTION),  # [n_active, K, act_dim]
-            "returns_to_go": _left_pad(rtg[active, lo : t + 1, None], n_pad, 0.0),  # [n_active, K, 1]
-        }
-        timesteps = np.minimum(np.arange(lo, t + 1), config.max_ep_len - 1)
-        tensors = {k: torch.from_numpy(v).to(device) for k, v in batch.items()}
-        output = model.original_forward(
-            **tensors,
-            rewards=torch.zeros(len(active), K, 1, device=device),  # the DT ignores rewards; the signature wants them
-            timesteps=torch.from_numpy(np.concatenate([np.zeros(n_pad, np.int64), timesteps])).to(device).expand(len(active), K),
-            attention_mask=torch.from_numpy(np.concatenate([np.zeros(n_pad), np.ones(n_real)]).astype(np.float32))
-            .to(device)
-            .expand(len(active), K),
-            return_dict=True,
-        )
-        chosen = output.action_preds[:, -1].float().cpu().numpy()  # [n_active, act_dim]
-        still_running = []
-        for row, i in enumerate(active):
-            obs, reward, terminated, truncated, _ = envs[i].step(chosen[row])
-            actions[i, t] = chosen[row]
-            states[i, t + 1] = (obs - mean) / std
-            rtg[i, t + 1] = rtg[i, t] - reward / scale
-            returns[i] += reward
-            lengths[i] += 1
-            if capture_video and i == 0:
-                frames.append(render_frame(envs[0]))
-            if not (terminated or truncated):
-                still_running.append(i)
-        active = np.array(still_running, dtype=np.int64)
-        if len(active) == 0:
-            break
+    # One small forward pass per step: a single torch thread is as fast on an idle CPU and far faster on a busy one.
+    threads = torch.get_num_threads()
+    if device.type == "cpu":
+        torch.set_num_threads(1)
+    try:
+        for t in tqdm(range(horizon), desc=f"evaluating {env_id}", unit="step", disable=not progress, leave=False):
+            chosen = _next_actions(model, states, actions, rtg, active, t, pad_state, device)
+            still_running = []
+            for row, i in enumerate(active):
+                obs, reward, terminated, truncated, _ = envs[i].step(chosen[row])
+                actions[i, t] = chosen[row]
+                states[i, t + 1] = (obs - mean) / std
+                rtg[i, t + 1] = rtg[i, t] - reward / scale
+                returns[i] += reward
+                lengths[i] += 1
+                if capture_video and i == 0:
+                    frames.append(render_frame(envs[0]))
+                if not (terminated or truncated):
+                    still_running.append(i)
+            active = np.array(still_running, dtype=np.int64)
+            if len(active) == 0:
+                break
+    finally:
+        torch.set_num_threads(threads)
     for env in envs:
         env.close()
     model.train(was_training)
     scores = d4rl_score(env_id, returns)
     return EvalResult(env_id, float(target_return), returns, lengths, scores, frames)
+
+
+def _next_actions(model, states, actions, rtg, active, t: int, pad_state: np.ndarray, device) -> np.ndarray:
+    """The model's action at step t for the `active` episodes, from their last K steps, padded like the collator.
+
+    states [n_episodes, T, state_dim] (normalised), actions [.., act_dim], rtg [n_episodes, T] (scaled) hold
+    every episode's history; returns [n_active, act_dim]."""
+    config = model.config
+    K = config.context_length
+    lo, n_real = max(0, t + 1 - K), min(t + 1, K)
+    n_pad, n = K - n_real, len(active)
+    window = {
+        "states": _left_pad(states[active, lo : t + 1], n_pad, pad_state),  # [n, K, state_dim]
+        "actions": _left_pad(actions[active, lo : t + 1], n_pad, PAD_ACTION),  # [n, K, act_dim]
+        "returns_to_go": _left_pad(rtg[active, lo : t + 1, None], n_pad, 0.0),  # [n, K, 1]
+        "timesteps": _left_pad(np.minimum(np.arange(lo, t + 1), config.max_ep_len - 1)[None], n_pad, 0).repeat(n, 0),
+        "attention_mask": _left_pad(np.ones((n, n_real), np.float32), n_pad, 0.0),  # [n, K]
+        "rewards": np.zeros((n, K, 1), np.float32),  # the DT ignores rewards; its signature wants them
+    }
+    output = model.original_forward(**{k: torch.from_numpy(v).to(device) for k, v in window.items()}, return_dict=True)
+    return output.action_preds[:, -1].float().cpu().numpy()
 
 
 def _left_pad(window: np.ndarray, n_pad: int, value) -> np.ndarray:
