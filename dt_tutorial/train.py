@@ -65,8 +65,10 @@ class TrainConfig:
 
 PRESETS = {
     "tutorial": TrainConfig(),
-    # Measured on 2 CPU cores (BENCHMARKS.md): a higher constant rate and a step budget instead of 120 epochs.
-    "demo": TrainConfig(max_steps=3000, learning_rate=1e-3, lr_scheduler="cosine", warmup_ratio=0.05, batch_size=64),
+    # Chosen by measurement (BENCHMARKS.md): on the 1,000 bundled expert episodes, 3,000 steps at a 10x higher
+    # peak rate with cosine decay made the cheetah run in 10/10 episodes (D4RL score 97.7), where the
+    # tutorial's lr 1e-4 over 1,920 steps did not; the rest is the tutorial's.
+    "demo": TrainConfig(max_steps=3000, learning_rate=1e-3, lr_scheduler="cosine"),
     "tiny": TrainConfig(max_steps=20, batch_size=16, hidden_size=32, n_layer=1, logging_steps=5, save_steps=10),
 }
 

@@ -73,7 +73,7 @@ variable `DT_TUTORIAL_FAST=1` so that the notebook runs in seconds; leave it uns
 """
 DATA_PARAMETERS = """
 USE_HUB = not FAST  # try the tutorial's dataset on the Hugging Face hub (else: the bundled expert data)
-N_BUNDLED_EPISODES = 20 if FAST else 200  # episodes of the bundled dataset (used when the hub is not)
+N_BUNDLED_EPISODES = 20 if FAST else 1000  # episodes of the bundled dataset (used when the hub is not)
 """
 
 
