@@ -145,6 +145,8 @@ def _evaluate(args):
     from dt_tutorial.rollout import evaluate
     from dt_tutorial.video import record_video
 
+    if args.video and Path(args.video).suffix not in (".mp4", ".gif"):
+        raise UserError(f"--video must end in .mp4 or .gif, not {args.video!r}")
     model = load_model(args.model)
     if args.device:
         model.to(args.device)

@@ -80,7 +80,32 @@ def get_config(preset: str = "tutorial", **overrides) -> TrainConfig:
     unknown = set(overrides) - {f.name for f in dataclasses.fields(TrainConfig)}
     if unknown:
         raise UserError(f"unknown training setting(s) {', '.join(sorted(unknown))}")
-    return dataclasses.replace(PRESETS[preset], **overrides)
+    config = dataclasses.replace(PRESETS[preset], **overrides)
+    check_config(config)
+    return config
+
+
+def check_config(config: TrainConfig) -> None:
+    """Raise a one-line UserError for settings that would fail (or silently misbehave) deep inside training."""
+    from transformers.trainer_utils import SchedulerType
+
+    problems = [
+        (config.device not in ("auto", "cpu", "cuda", "mps"), f"device must be auto, cpu, cuda or mps, not {config.device!r}"),
+        (config.device == "cuda" and not torch.cuda.is_available(), "device 'cuda' asked for but torch sees no CUDA GPU; use --device cpu or auto"),
+        (config.device == "mps" and not torch.backends.mps.is_available(), "device 'mps' asked for but this torch has no Apple GPU; use --device cpu or auto"),
+        (config.max_steps <= 0 and config.epochs <= 0, "give a positive number of epochs or max_steps"),
+        (not config.learning_rate > 0, f"the learning rate must be positive, got {config.learning_rate}"),
+        (not 0 <= config.warmup_ratio < 1, f"the warm-up ratio must be in [0, 1), got {config.warmup_ratio}"),
+        (not config.weight_decay >= 0, f"weight decay must be >= 0, got {config.weight_decay}"),
+        (not config.max_grad_norm > 0, f"max_grad_norm must be positive, got {config.max_grad_norm}"),
+        (config.batch_size < 1 or config.context_length < 1, "batch size and context length must be at least 1"),
+        (config.lr_scheduler not in {s.value for s in SchedulerType},
+         f"unknown scheduler {config.lr_scheduler!r}; e.g. linear, cosine, constant_with_warmup"),
+        (not config.scale > 0, f"the return scale must be positive, got {config.scale}"),
+    ]
+    for failed, message in problems:
+        if failed:
+            raise UserError(message)
 
 
 class EpisodeIndexDataset(torch.utils.data.Dataset):
@@ -164,12 +189,7 @@ def steps_per_epoch(n_episodes: int, batch_size: int, world_size: int = 1) -> in
 
 def make_trainer(trajectories: Trajectories, config: TrainConfig, output_dir: str | Path, *, progress: bool = True) -> Trainer:
     """The `Trainer`, model and collator for `trajectories`, with `config`'s settings."""
-    if config.device not in ("auto", "cpu", "cuda", "mps"):
-        raise UserError(f"device must be auto, cpu, cuda or mps, not {config.device!r}")
-    if config.device == "cuda" and not torch.cuda.is_available():
-        raise UserError("device 'cuda' asked for but torch sees no CUDA GPU; use --device cpu or auto")
-    if config.max_steps <= 0 and config.epochs <= 0:
-        raise UserError("give a positive number of epochs or max_steps")
+    check_config(config)
     args = TrainingArguments(
         output_dir=str(output_dir),
         remove_unused_columns=False,  # the collator builds the batch; keep the Trainer from dropping "columns"

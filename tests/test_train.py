@@ -7,6 +7,8 @@ import math
 
 import pytest
 
+from conftest import raises_one_line
+
 from dt_tutorial.train import get_config, make_trainer, train
 
 
@@ -48,3 +50,21 @@ def test_same_seed_same_loss_history(hopper, tmp_path):
     assert len(first) == 5
     assert run(0, "b") == first
     assert run(1, "c") != first
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ({"learning_rate": -1.0}, "learning rate must be positive"),
+        ({"warmup_ratio": 1.5}, "warm-up ratio"),
+        ({"weight_decay": -0.1}, "weight decay"),
+        ({"max_grad_norm": 0.0}, "max_grad_norm"),
+        ({"lr_scheduler": "sideways"}, "unknown scheduler 'sideways'"),
+        ({"device": "tpu"}, "device must be"),
+        ({"epochs": 0, "max_steps": -1}, "positive number of epochs"),
+        ({"scale": 0.0}, "return scale"),
+    ],
+)
+def test_bad_training_settings_fail_before_training(override, message):
+    with raises_one_line(message):
+        get_config("tiny", **override)
