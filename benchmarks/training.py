@@ -1,0 +1,141 @@
+"""Training throughput of one pipeline, each run in its own process so that its peak RSS is its own.
+
+    python -m benchmarks.training {tutorial,ours,floor} STEPS OUT_JSON [--episodes N --episode-len T --warmup W --profile]
+
+- tutorial: the blog's Trainer setup (`benchmarks.tutorial.tutorial_trainer`) on the episode Dataset.
+- ours: `dt_tutorial.train.make_trainer` with the `tutorial` preset's settings.
+- floor: our model alone: forward + backward + grad clipping + AdamW step on one prepared batch.
+Steps/s is timed from the end of step `warmup` to the end of the last step (data loading included).
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import json
+import pstats
+import resource
+import sys
+import tempfile
+import time
+
+import torch
+from transformers import TrainerCallback
+
+from benchmarks.synthetic import load_synthetic
+from benchmarks.tutorial import tutorial_trainer
+from dt_tutorial.data import Trajectories
+from dt_tutorial.model import count_parameters
+from dt_tutorial.train import get_config, make_trainer
+
+PIPELINES = ("tutorial", "ours", "floor")
+DATASET_NAME = "synthetic-halfcheetah"
+
+
+class StepClock(TrainerCallback):
+    """Records the time at the end of every optimizer step."""
+
+    def __init__(self):
+        self.times: list[float] = []
+
+    def on_step_end(self, args, state, control, **kwargs):
+        self.times.append(time.perf_counter())
+
+
+def steps_per_second(step_end_times: list[float], warmup: int) -> float:
+    timed = step_end_times[warmup:]
+    if len(timed) < 2:
+        raise ValueError(f"need at least warmup + 2 = {warmup + 2} steps to time, got {len(step_end_times)}")
+    return (len(timed) - 1) / (timed[-1] - timed[0])
+
+
+def floor_step_times(model, batch: dict[str, torch.Tensor], steps: int, max_grad_norm: float = 0.25) -> list[float]:
+    """Bare training steps of `model` on one prepared batch; the end time of each."""
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=1e-4)
+    model.train()
+    times = []
+    for _ in range(steps):
+        loss = model(**batch)["loss"]
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        times.append(time.perf_counter())
+    return times
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory. Linux: VmHWM, the peak of this program's own memory map;
+    ru_maxrss would also count the parent's memory at fork time, which the child inherits before exec."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024  # kB
+    except OSError:
+        pass
+    scale = 2**20 if sys.platform == "darwin" else 2**10  # ru_maxrss: bytes on macOS, KiB on Linux
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / scale
+
+
+def run_pipeline(pipeline: str, steps: int, n_episodes: int, episode_len: int, warmup: int) -> dict:
+    dataset = load_synthetic(n_episodes, episode_len)
+    with tempfile.TemporaryDirectory(prefix=f"bench-{pipeline}-") as workdir:
+        start = time.perf_counter()
+        if pipeline == "tutorial":
+            trainer = tutorial_trainer(dataset, workdir, max_steps=steps)
+        else:
+            config = get_config("tutorial", max_steps=steps, device="cpu")
+            trainer = make_trainer(Trajectories.from_dataset(dataset, DATASET_NAME), config, workdir, progress=False)
+        setup_s = time.perf_counter() - start
+        if pipeline == "floor":
+            batch_size = min(trainer.args.per_device_train_batch_size, n_episodes)  # what the Trainer's batches hold
+            batch = trainer.data_collator(list(range(batch_size)))
+            times = floor_step_times(trainer.model, batch, steps)
+        else:
+            clock = StepClock()
+            trainer.add_callback(clock)
+            trainer.train()
+            times = clock.times
+    return {
+        "pipeline": pipeline,
+        "steps": len(times),
+        "warmup": warmup,
+        "steps_per_s": steps_per_second(times, warmup),
+        "setup_s": setup_s,
+        "n_parameters": count_parameters(trainer.model),
+        "peak_rss_mb": peak_rss_mb(),
+        "torch_threads": torch.get_num_threads(),
+    }
+
+
+def top_entries(profile: cProfile.Profile, n: int = 25, sort: str = "tottime") -> str:
+    out = io.StringIO()
+    pstats.Stats(profile, stream=out).sort_stats(sort).print_stats(n)
+    return out.getvalue()
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.training", description=__doc__.splitlines()[0])
+    parser.add_argument("pipeline", choices=PIPELINES)
+    parser.add_argument("steps", type=int)
+    parser.add_argument("out_json")
+    parser.add_argument("--episodes", type=int, default=1000)
+    parser.add_argument("--episode-len", type=int, default=1000)
+    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--profile", action="store_true", help="print cProfile's top entries (slows the run)")
+    args = parser.parse_args(argv)
+    profile = cProfile.Profile() if args.profile else None
+    if profile:
+        profile.enable()
+    result = run_pipeline(args.pipeline, args.steps, args.episodes, args.episode_len, args.warmup)
+    if profile:
+        profile.disable()
+        print(top_entries(profile))
+    with open(args.out_json, "w") as f:
+        json.dump(result, f)
+
+
+if __name__ == "__main__":
+    main()

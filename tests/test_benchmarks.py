@@ -1,0 +1,131 @@
+"""benchmarks/: the baselines compute what ours computes, and every benchmark code path runs (tiny sizes, never timed)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from benchmarks.__main__ import build_parser
+from benchmarks.quality import PARTS, QualitySettings, run_quality
+from benchmarks.speed import SECTIONS, Sizes, format_table, run_speed, table_rows, untrained_model
+from benchmarks.synthetic import ACT_DIM, STATE_DIM, load_synthetic, synthetic_episodes
+from benchmarks.tutorial import TutorialCollator, tutorial_episode
+from dt_tutorial.collator import DecisionTransformerGymDataCollator
+from dt_tutorial.data import Trajectories
+from dt_tutorial.envs import make_env
+from dt_tutorial.rollout import evaluate
+
+TINY = Sizes(
+    n_episodes=6, episode_len=50, batch_size=8, collator_batches_ours=4, collator_batches_tutorial=2,
+    train_steps_ours=4, train_steps_tutorial=4, train_warmup=1, train_repeats=1, eval_episodes=2, eval_steps=5,
+    render_frames=2, render_sizes=((64, 48),),
+)
+
+
+@pytest.fixture
+def one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def test_synthetic_episodes_have_the_hub_schema():
+    ds = synthetic_episodes(3, 25, seed=1)
+    data = Trajectories.from_dataset(ds)
+    assert (data.n_episodes, data.n_steps, data.state_dim, data.act_dim) == (3, 75, STATE_DIM, ACT_DIM)
+    np.testing.assert_array_equal(data.episode_lengths, [25, 25, 25])
+    assert data.dones.sum() == 3 and data.dones[24] and data.dones[-1]
+    row = ds[1]  # a row read, as the tutorial's collator does it
+    np.testing.assert_allclose(np.array(row["observations"]), data.observations[25:50])
+    np.testing.assert_allclose(np.array(row["rewards"]), data.rewards[25:50])
+
+
+def test_tutorial_windows_equal_ours(hopper_episodes):
+    """Window by window, the blog's collator (the baseline) builds the batch ours builds, episode ends included."""
+    tutorial = TutorialCollator(hopper_episodes)
+    ours = DecisionTransformerGymDataCollator(hopper_episodes)
+    np.testing.assert_allclose(tutorial.state_mean, ours.state_mean, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(tutorial.p_sample, ours.p_sample)
+    data = ours.trajectories
+    for episode in range(0, data.n_episodes, 7):
+        feature = hopper_episodes[episode]
+        for si in sorted({0, 1, data.episode_lengths[episode] // 2, data.episode_lengths[episode] - 1}):
+            s, a, r, _, rtg, timesteps, mask = tutorial.window(feature, int(si))
+            batch = ours.windows(np.array([data.episode_starts[episode] + si]))
+            np.testing.assert_array_equal(batch["attention_mask"].numpy(), mask)
+            np.testing.assert_array_equal(batch["timesteps"].numpy(), timesteps)
+            np.testing.assert_allclose(batch["states"].numpy(), s, rtol=1e-4, atol=1e-4)
+            np.testing.assert_allclose(batch["actions"].numpy(), a, rtol=1e-6)
+            np.testing.assert_allclose(batch["rewards"].numpy(), r, rtol=1e-6)
+            np.testing.assert_allclose(batch["returns_to_go"].numpy(), rtg, rtol=1e-4, atol=1e-6)
+
+
+def test_tutorial_batch_has_our_keys_shapes_and_dtypes(hopper_episodes):
+    features = list(range(5))
+    tutorial = TutorialCollator(hopper_episodes)(features)
+    ours = DecisionTransformerGymDataCollator(hopper_episodes, seed=0)(features)
+    assert tutorial.keys() == ours.keys()
+    for key in ours:
+        assert (tutorial[key].shape, tutorial[key].dtype) == (ours[key].shape, ours[key].dtype), key
+    assert (tutorial["attention_mask"].sum(dim=1) >= 1).all()
+
+
+def test_tutorial_evaluation_loop_returns_what_evaluate_returns(one_thread):
+    model = untrained_model()
+    batched = evaluate(model, "HalfCheetah-v5", target_return=6000, n_episodes=2, seed=3, max_steps=30, progress=False)
+    env = make_env("HalfCheetah-v5")
+    one_by_one = [tutorial_episode(model, env, target_return=6000, max_ep_len=30, seed=3 + i) for i in range(2)]
+    np.testing.assert_allclose(one_by_one, batched.returns, rtol=1e-3)
+
+
+def test_speed_sections_run_on_tiny_sizes(one_thread, monkeypatch):
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")  # for the training workers too
+    results = run_speed(TINY, SECTIONS, log=lambda _: None)
+    assert set(results) == set(SECTIONS)
+    assert results["collator"]["n_steps"] == 300 and results["collator"]["batch_ratio"] > 0
+    training = results["training"]
+    for pipeline in ("tutorial", "ours", "floor"):
+        run = training[pipeline]
+        assert run["steps"] == (TINY.train_steps_tutorial if pipeline == "tutorial" else TINY.train_steps_ours)
+        assert run["steps_per_s"] > 0 and run["peak_rss_mb"] > 0
+    assert training["tutorial"]["n_parameters"] > training["ours"]["n_parameters"]  # the blog's max_ep_len=4096 embedding
+    assert results["evaluation"]["ours_s"] > 0 and results["evaluation"]["tutorial_no_grad_s"] > 0
+    assert set(results["rendering"]["fps"]) == {"64x48", "64x48, gymnasium default shadow map"}
+    table = format_table(table_rows(results))
+    for measure in ("collator: one batch of 8", "training: peak RSS", "evaluation: 2 episodes x 5 steps", "render_frame 64x48"):
+        assert measure in table
+    assert len(load_synthetic(TINY.n_episodes, TINY.episode_len)) == TINY.n_episodes  # cached by the run
+
+
+def test_quality_parts_run_on_tiny_sizes(tmp_path, one_thread):
+    settings = QualitySettings(
+        preset="tiny", max_steps=2, data_episodes=2, eval_episodes=2, eval_max_steps=5, targets=(0.0, 6000.0, 12000.0),
+        noise_levels=(0.0, 2.0), output_dir=tmp_path / "runs",
+    )
+    out = tmp_path / "quality.json"
+    run_quality(PARTS, settings, out, log=lambda _: None)
+    results = json.loads(out.read_text(), parse_constant=lambda name: pytest.fail(f"{name} in the JSON"))
+    for part in PARTS:
+        assert results[part]["training"]["optimizer_steps"] == 2
+        assert (tmp_path / "runs" / part / "config.json").exists()
+    expert, mixed = results["expert"], results["mixed"]
+    assert [e["target"] for e in expert["evaluations"]] == [12000.0, 6000.0]
+    assert all(len(e["returns"]) == 2 and e["score_mean"] is not None for e in expert["evaluations"])
+    assert [e["target"] for e in mixed["evaluations"]] == [0.0, 6000.0, 12000.0]
+    clean, noisy = mixed["noise_levels"]
+    assert clean["return_mean"] > noisy["return_mean"] + 5000  # action noise 2.0 wrecks the expert
+    assert mixed["dataset"]["return_min"] == noisy["return_min"] and mixed["dataset"]["return_max"] == clean["return_max"]
+    assert set(mixed["spearman_target_vs_mean_return"]) == {"rho", "p"}
+    assert results["demo"]["training"]["preset"] == "tiny"
+
+
+def test_cli_parses_quality_settings_and_rejects_unknown_sections():
+    args = build_parser().parse_args(["--quality", "mixed", "--targets", "0,6000", "--max-steps", "50"])
+    assert args.quality == ("mixed",) and args.targets == (0.0, 6000.0) and args.max_steps == 50
+    assert build_parser().parse_args(["--quality"]).quality == PARTS
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["--only", "collator,nonsense"])
