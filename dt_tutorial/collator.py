@@ -8,7 +8,7 @@ timesteps clipped to `max_ep_len - 1`.
 
 Differences from the tutorial, on purpose:
 - It never walks the dataset row by row: a batch is one `rng.integers` draw, a `searchsorted` and
-  a gather with a [batch, max_len] index grid over flat arrays (`data.Trajectories`).
+  a gather with a [batch, max_len] index grid over flat arrays (`data.Trajectories`) that end in a padding row.
 - Drawing a global time step uniformly is the same distribution as "episode ∝ length, then a
   uniform start", so it is sampled that way.
 - Randomness comes from its own `np.random.Generator` (`seed`), not the global `random`/`np.random`.
@@ -46,9 +46,13 @@ class DecisionTransformerGymDataCollator:
         self.n_traj = data.n_episodes
         self.p_sample = data.episode_lengths / data.episode_lengths.sum()  # the tutorial's episode weights
         self.rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-        # Normalise once here instead of per batch; the padded state is a zero state, normalised.
-        self._states = (data.observations - self.state_mean) / self.state_std  # [n_steps, state_dim]
-        self._pad_state = (0.0 - self.state_mean) / self.state_std  # [state_dim]
+        # Per-step arrays with one extra row (index n_steps) holding the padding values, so a batch is one gather.
+        # States are normalised once here instead of per batch; the padded state is a zero state, normalised.
+        pad_state = (0.0 - self.state_mean) / self.state_std  # [state_dim]
+        self._states = np.vstack([(data.observations - self.state_mean) / self.state_std, pad_state])  # [n_steps + 1, state_dim]
+        self._actions = np.vstack([data.actions, np.full((1, self.act_dim), PAD_ACTION, np.float32)])  # [n_steps + 1, act_dim]
+        self._rewards = np.append(data.rewards, np.float32(0.0))[:, None]  # [n_steps + 1, 1]
+        self._rtg = (np.append(data.returns_to_go, np.float32(0.0)) / np.float32(self.scale))[:, None]  # [n_steps + 1, 1]
         self._episode_ends = data.episode_starts + data.episode_lengths  # [n_episodes]
 
     def sample_starts(self, batch_size: int) -> np.ndarray:
@@ -63,19 +67,13 @@ class DecisionTransformerGymDataCollator:
         n_valid = np.minimum(K, self._episode_ends[episode] - starts)  # [batch] real steps in the window
         offset = np.arange(K) - (K - n_valid)[:, None]  # [batch, K] step offset from the start; < 0 is padding
         mask = offset >= 0  # [batch, K]
-        index = starts[:, None] + np.maximum(offset, 0)  # [batch, K] global step index (padding reads the start)
-        in_episode_t = index - data.episode_starts[episode][:, None]  # [batch, K] time step inside the episode
-
-        def pick(values: np.ndarray, pad) -> np.ndarray:
-            gathered = values[index]  # [batch, K, ...]
-            m = mask.reshape(mask.shape + (1,) * (gathered.ndim - 2))
-            return np.where(m, gathered, np.asarray(pad, dtype=values.dtype))
-
+        index = np.where(mask, starts[:, None] + offset, data.n_steps)  # [batch, K] global step; padding -> pad row
+        in_episode_t = starts[:, None] + offset - data.episode_starts[episode][:, None]  # [batch, K] step in episode
         return {
-            "states": torch.from_numpy(pick(self._states, self._pad_state)),  # [batch, K, state_dim]
-            "actions": torch.from_numpy(pick(data.actions, PAD_ACTION)),  # [batch, K, act_dim]
-            "rewards": torch.from_numpy(pick(data.rewards, 0.0)[..., None]),  # [batch, K, 1]
-            "returns_to_go": torch.from_numpy(pick(data.returns_to_go, 0.0)[..., None] / np.float32(self.scale)),
+            "states": torch.from_numpy(self._states[index]),  # [batch, K, state_dim]
+            "actions": torch.from_numpy(self._actions[index]),  # [batch, K, act_dim]
+            "rewards": torch.from_numpy(self._rewards[index]),  # [batch, K, 1]
+            "returns_to_go": torch.from_numpy(self._rtg[index]),  # [batch, K, 1]
             "timesteps": torch.from_numpy(np.where(mask, np.minimum(in_episode_t, self.max_ep_len - 1), 0)),  # [batch, K]
             "attention_mask": torch.from_numpy(mask.astype(np.float32)),  # [batch, K]
         }
