@@ -4,7 +4,13 @@ The modules follow the data: data (load, flatten) → collator (batches) → mod
 train (🤗 Trainer) → rollout (evaluate) → video / widgets / plots. `collect` makes datasets.
 """
 
-from dt_tutorial.video import choose_gl_backend
+import os
+
+# torch's OpenMP threads spin while waiting for each other; on a busy CPU that made 2-thread training ~10x
+# slower here (BENCHMARKS.md). Passive waiting costs nothing measurable otherwise. Read when torch loads.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+from dt_tutorial.video import choose_gl_backend  # noqa: E402
 
 choose_gl_backend()  # before anything imports mujoco: pick a headless OpenGL backend
 
