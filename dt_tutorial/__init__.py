@@ -7,7 +7,7 @@ train (🤗 Trainer) → rollout (evaluate) → video / widgets / plots. `collec
 import os
 
 # torch's OpenMP threads spin while waiting for each other; on a busy CPU that made 2-thread training ~10x
-# slower here (BENCHMARKS.md). Passive waiting costs nothing measurable otherwise. Read when torch loads.
+# slower here (BENCHMARKS.md); on an idle CPU it should change little (not measured). Read when torch loads.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from dt_tutorial.video import choose_gl_backend  # noqa: E402

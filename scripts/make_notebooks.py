@@ -828,7 +828,12 @@ def notebook_03() -> list:
             """
             ## How long does the real run take?
 
-            <!-- TIMINGS --> The full `tutorial` preset takes … on a CPU and … on a Colab GPU: see BENCHMARKS.md.
+            <!-- TIMINGS --> Measured on a 2-core CPU (BENCHMARKS.md): the full `tutorial` preset on the 1,000
+            expert episodes is 1,920 optimizer steps at about 3.7 steps/s, so about 9 minutes (the blog's own
+            pipeline managed 1.4 steps/s there: about 23 minutes), and the `demo` preset's 3,000 steps about
+            14 minutes on that busy machine. We had no GPU to time a Colab run on; the blog quoted about 40
+            minutes on a Colab GPU, most of it spent in its row-by-row collator, which is gone here, so expect
+            a few minutes.
 
             ## Next
 
