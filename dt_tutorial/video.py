@@ -43,7 +43,9 @@ SHADOW_MAP_SIZE = 1024  # MuJoCo's default 4096² shadow map makes CPU rendering
 
 def make_render_env(env_id: str, width: int = 320, height: int = 240):
     """An env that renders RGB frames of `width` x `height`."""
-    env = make_env(env_id, render_mode="rgb_array", width=width, height=height)
+    # "track" follows the body (gymnasium's locomotion XMLs all have it); gymnasium 1.4's default free camera
+    # stays where the episode started, so a running cheetah leaves the picture within a second.
+    env = make_env(env_id, render_mode="rgb_array", width=width, height=height, camera_name="track")
     env.unwrapped.model.vis.quality.shadowsize = SHADOW_MAP_SIZE  # read when the renderer is first made
     return env
 

@@ -65,3 +65,25 @@ def test_write_video_rejects_no_frames_and_unknown_formats(tmp_path):
         write_video([], tmp_path / "x.mp4")
     with raises_one_line("must end in .mp4 or .gif, not 'x.avi'"):
         write_video([np.zeros((8, 8, 3), np.uint8)], tmp_path / "x.avi")
+
+
+def _body_pixels(frame: np.ndarray) -> float:
+    """Fraction of tan/brown pixels (the cheetah's colour; the floor is black and pale green, the sky grey)."""
+    rgb = frame.astype(int)
+    return float(((rgb[..., 0] - rgb[..., 2]) > 40).mean())
+
+
+def test_the_camera_follows_the_running_cheetah():
+    from dt_tutorial.collect import SquashedGaussianActor
+    from dt_tutorial.video import make_render_env
+
+    env = make_render_env("HalfCheetah-v5")
+    expert = SquashedGaussianActor.from_npz(deterministic=True)
+    obs, _ = env.reset(seed=0)
+    first = render_frame(env)
+    for _ in range(150):  # 7.5 s of expert running: about 15 m from the start
+        obs, *_ = env.step(expert(obs[None])[0])
+    assert env.unwrapped.data.qpos[0] > 10.0
+    assert _body_pixels(first) > 0.005
+    assert _body_pixels(render_frame(env)) > 0.005  # still in the picture
+    env.close()
