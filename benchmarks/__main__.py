@@ -26,7 +26,7 @@ def _csv(kind, choices=None):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from benchmarks.quality import MIXED_TARGETS, NOISE_LEVELS, PART_DEFAULTS, PARTS
+    from benchmarks.quality import ACTION_SCALES, MIXED_TARGETS, NOISE_LEVELS, PART_DEFAULTS, PARTS
     from benchmarks.speed import SECTIONS
 
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
@@ -43,7 +43,10 @@ def build_parser() -> argparse.ArgumentParser:
     quality.add_argument("--eval-episodes", type=int, default=10)
     quality.add_argument("--eval-max-steps", type=int, help="cap on evaluation episode length (default 1000)")
     quality.add_argument("--targets", type=_csv(float), default=MIXED_TARGETS, help="mixed part's target returns")
-    quality.add_argument("--noise-levels", type=_csv(float), default=NOISE_LEVELS, help="mixed part's action-noise levels")
+    quality.add_argument("--noise-levels", type=_csv(float), default=NOISE_LEVELS,
+                         help="mixed part's action-noise levels (used with --action-scales none)")
+    quality.add_argument("--action-scales", type=lambda text: None if text == "none" else _csv(float)(text), default=ACTION_SCALES,
+                         help="mixed part's quality levels as scales of the expert's actions, or 'none' for --noise-levels")
     quality.add_argument("--seed", type=int, default=0)
     quality.add_argument("--runs", type=Path, default=Path("outputs/benchmarks/quality"), help="where the trained runs are saved")
     quality.add_argument("--out", type=Path, default=Path("outputs/benchmarks/quality.json"), help="results JSON")
@@ -57,7 +60,7 @@ def main(argv=None) -> None:
 
         settings = QualitySettings(
             preset=args.preset, max_steps=args.max_steps, data_episodes=args.data_episodes, eval_episodes=args.eval_episodes,
-            eval_max_steps=args.eval_max_steps, targets=args.targets, noise_levels=args.noise_levels, seed=args.seed,
+            eval_max_steps=args.eval_max_steps, targets=args.targets, noise_levels=args.noise_levels, action_scales=args.action_scales, seed=args.seed,
             output_dir=args.runs,
         )
         run_quality(args.quality, settings, args.out)

@@ -36,6 +36,10 @@ PART_DEFAULTS = {"expert": ("tutorial", 1000), "mixed": ("demo", 210), "demo": (
 # Mean episode returns measured with 4-6 episodes per level (BENCHMARKS.md): 0.0 -> ~11,600; 0.15 -> ~10,000;
 # 0.3 -> ~6,700; 0.5 -> ~4,000; 0.7 -> ~2,400; 1.2 -> ~800; 2.0 -> ~-100 (a random policy scores about -280).
 NOISE_LEVELS = (0.0, 0.15, 0.3, 0.5, 0.7, 1.2, 2.0)
+# The expert's actions scaled down: slower but consistent gaits a sequence model can learn to tell apart
+# (noise cannot be predicted, so noisy data teach the mean action whatever the return). Measured, 4 episodes
+# each: 0.2 -> ~100, 0.4 -> ~1,600, 0.6 -> ~3,100, 0.8 -> ~8,300, 1.0 -> ~11,450.
+ACTION_SCALES = (0.2, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 MIXED_TARGETS = (0.0, 2000.0, 4000.0, 6000.0, 8000.0, 10000.0, 12000.0)
 EXPERT_TARGETS = (12000.0, 6000.0)
 EVAL_SEED = 1_000_000  # evaluation episodes never reuse a data-collection seed
@@ -55,6 +59,8 @@ class QualitySettings:
     """Cap on evaluation episode length (default: the env's 1000 steps)."""
     targets: tuple[float, ...] = MIXED_TARGETS
     noise_levels: tuple[float, ...] = NOISE_LEVELS
+    action_scales: tuple[float, ...] | None = ACTION_SCALES
+    """Mixed part's quality levels as action scales (noise 0); None: use `noise_levels` (scale 1) instead."""
     seed: int = 0
     output_dir: Path = Path("outputs/benchmarks/quality")
 
@@ -104,18 +110,25 @@ def quality_bundled(part: str, settings: QualitySettings) -> dict:
             "evaluations": [evaluation_record(model, target, settings) for target in EXPERT_TARGETS]}
 
 
-def mixed_dataset(noise_levels, n_episodes: int, seed: int) -> tuple[datasets.Dataset, list[dict]]:
-    """The expert actor with each action-noise level for an equal share of `n_episodes`; per-level returns."""
-    per_level = max(1, n_episodes // len(noise_levels))
-    parts, levels = [], []
-    for i, noise in enumerate(noise_levels):
+def mixed_levels(settings: QualitySettings) -> list[tuple[float, float]]:
+    """(action scale, action noise) of each quality level of the mixed dataset."""
+    if settings.action_scales:
+        return [(scale, 0.0) for scale in settings.action_scales]
+    return [(1.0, noise) for noise in settings.noise_levels]
+
+
+def mixed_dataset(levels, n_episodes: int, seed: int) -> tuple[datasets.Dataset, list[dict]]:
+    """The expert actor at each (action scale, action noise) level for an equal share of `n_episodes`."""
+    per_level = max(1, n_episodes // len(levels))
+    parts, summaries = [], []
+    for i, (scale, noise) in enumerate(levels):
         actor = SquashedGaussianActor.from_npz(seed=seed + i)
-        episodes = collect_episodes(actor, BUNDLED_ENV_ID, per_level, seed=seed + (i + 1) * LEVEL_SEED_STRIDE,
-                                    action_noise=noise, progress=False)
+        episodes = collect_episodes(lambda obs, actor=actor, scale=scale: scale * actor(obs), BUNDLED_ENV_ID, per_level,
+                                    seed=seed + (i + 1) * LEVEL_SEED_STRIDE, action_noise=noise, progress=False)
         returns = np.array([np.sum(rewards) for rewards in episodes.with_format("numpy")["rewards"]])
-        levels.append({"action_noise": noise, "episodes": per_level, **returns_summary(returns)})
+        summaries.append({"action_scale": scale, "action_noise": noise, "episodes": per_level, **returns_summary(returns)})
         parts.append(episodes)
-    return datasets.concatenate_datasets(parts), levels
+    return datasets.concatenate_datasets(parts), summaries
 
 
 def _spearman(x, y) -> dict:
@@ -125,13 +138,13 @@ def _spearman(x, y) -> dict:
 
 def quality_mixed(settings: QualitySettings) -> dict:
     preset, episodes = _settings_for("mixed", settings)
-    data, levels = mixed_dataset(settings.noise_levels, episodes, settings.seed)
+    data, levels = mixed_dataset(mixed_levels(settings), episodes, settings.seed)
     trajectories = Trajectories.from_dataset(data, "mixed-halfcheetah")
     model, training = train_timed(trajectories, preset, settings, settings.output_dir / "mixed")
     evaluations = [evaluation_record(model, target, settings) for target in settings.targets]
     targets = [e["target"] for e in evaluations]
     return {
-        "dataset": dataset_summary(trajectories), "noise_levels": levels, "training": training, "evaluations": evaluations,
+        "dataset": dataset_summary(trajectories), "levels": levels, "training": training, "evaluations": evaluations,
         "spearman_target_vs_mean_return": _spearman(targets, [e["return_mean"] for e in evaluations]),
         "spearman_target_vs_episode_return": _spearman(np.repeat(targets, settings.eval_episodes),
                                                        np.concatenate([e["returns"] for e in evaluations])),
@@ -155,8 +168,8 @@ def format_part(part: str, result: dict) -> str:
     lines = [f"{part}: {d['episodes']} episodes ({d['steps']:,} steps), returns {d['return_min']:.0f}..{d['return_max']:.0f} "
              f"(mean {d['return_mean']:.0f}); preset {t['preset']}, {t['optimizer_steps']} steps in {t['train_s']:.0f} s, "
              f"final loss {t['final_loss']}"]
-    for level in result.get("noise_levels", []):
-        lines.append(f"  data at action noise {level['action_noise']}: return {level['return_mean']:.0f} "
+    for level in result.get("levels", []):
+        lines.append(f"  data at action scale {level['action_scale']}, noise {level['action_noise']}: return {level['return_mean']:.0f} "
                      f"({level['return_min']:.0f}..{level['return_max']:.0f})")
     for e in result["evaluations"]:
         lines.append(f"  target {e['target']:>7.0f}: return {e['return_mean']:8.1f} ± {e['return_std']:.1f}, "

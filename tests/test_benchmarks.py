@@ -104,7 +104,7 @@ def test_speed_sections_run_on_tiny_sizes(one_thread, monkeypatch):
 def test_quality_parts_run_on_tiny_sizes(tmp_path, one_thread):
     settings = QualitySettings(
         preset="tiny", max_steps=2, data_episodes=2, eval_episodes=2, eval_max_steps=5, targets=(0.0, 6000.0, 12000.0),
-        noise_levels=(0.0, 2.0), output_dir=tmp_path / "runs",
+        noise_levels=(0.0, 2.0), action_scales=None, output_dir=tmp_path / "runs",
     )
     out = tmp_path / "quality.json"
     run_quality(PARTS, settings, out, log=lambda _: None)
@@ -116,7 +116,7 @@ def test_quality_parts_run_on_tiny_sizes(tmp_path, one_thread):
     assert [e["target"] for e in expert["evaluations"]] == [12000.0, 6000.0]
     assert all(len(e["returns"]) == 2 and e["score_mean"] is not None for e in expert["evaluations"])
     assert [e["target"] for e in mixed["evaluations"]] == [0.0, 6000.0, 12000.0]
-    clean, noisy = mixed["noise_levels"]
+    clean, noisy = mixed["levels"]
     assert clean["return_mean"] > noisy["return_mean"] + 5000  # action noise 2.0 wrecks the expert
     assert mixed["dataset"]["return_min"] == noisy["return_min"] and mixed["dataset"]["return_max"] == clean["return_max"]
     assert set(mixed["spearman_target_vs_mean_return"]) == {"rho", "p"}
