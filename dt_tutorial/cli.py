@@ -143,10 +143,10 @@ def _dataset_name(source: str) -> str:
 def _evaluate(args):
     from dt_tutorial.model import load_model
     from dt_tutorial.rollout import evaluate
-    from dt_tutorial.video import record_video
+    from dt_tutorial.video import check_video_path, record_video
 
-    if args.video and Path(args.video).suffix not in (".mp4", ".gif"):
-        raise UserError(f"--video must end in .mp4 or .gif, not {args.video!r}")
+    if args.video:
+        check_video_path(args.video)
     model = load_model(args.model)
     if args.device:
         model.to(args.device)

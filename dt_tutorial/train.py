@@ -24,7 +24,7 @@ from dt_tutorial.errors import UserError
 from dt_tutorial.model import TrainableDT, make_config
 
 HISTORY_FILE = "loss_history.json"
-COLLATOR_RNG_FILE = "collator_rng.json"
+COLLATOR_RNG_FILE = "collator_rng-rank{rank}.json"  # one per process, in each checkpoint
 
 
 @dataclass
@@ -146,7 +146,7 @@ class _ResumableCollator(DecisionTransformerGymDataCollator):
 
 
 def _rng_file(checkpoint: str | Path, process_index: int) -> Path:
-    return Path(checkpoint) / f"{Path(COLLATOR_RNG_FILE).stem}-rank{process_index}.json"
+    return Path(checkpoint) / COLLATOR_RNG_FILE.format(rank=process_index)
 
 
 def last_complete_checkpoint(output_dir: str | Path) -> Path | None:

@@ -69,6 +69,12 @@ def render_frame(env) -> np.ndarray:
         raise UserError(f"{INSTALL_HINT} ({type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''})") from None
 
 
+def check_video_path(path: str | Path) -> None:
+    """A one-line error unless `path` names a format `write_video` writes (checked before long work)."""
+    if Path(path).suffix not in (".mp4", ".gif"):
+        raise UserError(f"video path must end in .mp4 or .gif, not {Path(path).name!r}")
+
+
 def write_video(frames: list[np.ndarray], path: str | Path, fps: int = 20) -> Path:
     """Write RGB frames [height, width, 3] as .mp4 (H.264 via imageio-ffmpeg) or .gif."""
     import imageio.v2 as imageio
@@ -76,8 +82,7 @@ def write_video(frames: list[np.ndarray], path: str | Path, fps: int = 20) -> Pa
     path = Path(path)
     if not frames:
         raise UserError("no frames to write")
-    if path.suffix not in (".mp4", ".gif"):
-        raise UserError(f"video path must end in .mp4 or .gif, not {path.name!r}")
+    check_video_path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.suffix == ".gif":
         imageio.mimsave(path, frames, duration=1000 / fps, loop=0)
