@@ -24,15 +24,14 @@ import numpy as np
 from scipy.stats import spearmanr
 
 from benchmarks.machine import machine_info
-from dt_tutorial.collect import (
-    BUNDLED_ENV_ID, BUNDLED_EPISODES, BUNDLED_NAME, SquashedGaussianActor, bundled_dataset, collect_episodes,
-)
+from dt_tutorial.collect import BUNDLED, BUNDLED_ENV_ID, EXPERT, bundled_dataset, collect_episodes
+from dt_tutorial.policies import Actor
 from dt_tutorial.data import Trajectories
 from dt_tutorial.rollout import evaluate
 from dt_tutorial.train import get_config, train
 
 PARTS = ("expert", "mixed", "demo")
-PART_DEFAULTS = {"expert": ("tutorial", 1000), "mixed": ("demo", 210), "demo": ("demo", BUNDLED_EPISODES)}  # (preset, episodes)
+PART_DEFAULTS = {"expert": ("tutorial", 1000), "mixed": ("demo", 210), "demo": ("demo", EXPERT.n_episodes)}  # (preset, episodes)
 # Mean episode returns measured with 4-6 episodes per level (BENCHMARKS.md): 0.0 -> ~11,600; 0.15 -> ~10,000;
 # 0.3 -> ~6,700; 0.5 -> ~4,000; 0.7 -> ~2,400; 1.2 -> ~800; 2.0 -> ~-100 (a random policy scores about -280).
 NOISE_LEVELS = (0.0, 0.15, 0.3, 0.5, 0.7, 1.2, 2.0)
@@ -104,7 +103,8 @@ def quality_bundled(part: str, settings: QualitySettings) -> dict:
     """The expert and demo parts: bundled expert data of the part's size, evaluated at EXPERT_TARGETS."""
     preset, episodes = _settings_for(part, settings)
     seed = settings.seed if part == "expert" else 0  # demo: exactly the bundled dataset
-    trajectories = Trajectories.from_dataset(bundled_dataset(episodes, seed, progress=False), f"{BUNDLED_NAME}-{episodes}ep")
+    trajectories = Trajectories.from_dataset(bundled_dataset("bundled-expert", n_episodes=episodes, seed=seed, progress=False),
+                                             f"{BUNDLED['bundled-expert'][0]}-{episodes}ep")
     model, training = train_timed(trajectories, preset, settings, settings.output_dir / part)
     return {"dataset": dataset_summary(trajectories), "training": training,
             "evaluations": [evaluation_record(model, target, settings) for target in EXPERT_TARGETS]}
@@ -122,7 +122,7 @@ def mixed_dataset(levels, n_episodes: int, seed: int) -> tuple[datasets.Dataset,
     per_level = max(1, n_episodes // len(levels))
     parts, summaries = [], []
     for i, (scale, noise) in enumerate(levels):
-        actor = SquashedGaussianActor.from_npz(seed=seed + i)
+        actor = Actor.shipped("tqc", seed=seed + i)
         episodes = collect_episodes(lambda obs, actor=actor, scale=scale: scale * actor(obs), BUNDLED_ENV_ID, per_level,
                                     seed=seed + (i + 1) * LEVEL_SEED_STRIDE, action_noise=noise, progress=False)
         returns = np.array([np.sum(rewards) for rewards in episodes.with_format("numpy")["rewards"]])

@@ -38,7 +38,7 @@ def _is_main_process() -> bool:
 
 
 def _add_training_args(p: argparse.ArgumentParser, preset: str) -> None:
-    p.add_argument("--dataset", default="bundled", help="'bundled' (offline), a hub config like halfcheetah-expert-v2, or a local path")
+    p.add_argument("--dataset", default="bundled", help="'bundled' (multi-skill, offline), 'bundled-expert', a hub config like halfcheetah-expert-v2, or a local path")
     p.add_argument("--preset", default=preset, choices=["tutorial", "demo", "tiny"], help=f"training settings to start from (default {preset})")
     p.add_argument("--epochs", type=float, help="passes over the episodes (tutorial: 120)")
     p.add_argument("--max-steps", type=int, help="optimizer steps; overrides --epochs")
@@ -86,7 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--video-steps", type=_positive_int, default=400, help="steps of the rendered episode (20 per second of video)")
 
     p = sub.add_parser("collect", help="roll out a policy in gymnasium and save an offline dataset")
-    p.add_argument("--policy", default="expert", help="'expert' (the shipped TQC HalfCheetah actor), an exported .npz actor or an SB3 SAC/TQC .zip")
+    p.add_argument("--policy", default="tqc", help="a shipped HalfCheetah agent (tqc = expert, sac, ppo, ars, a2c, trpo), "
+                   "an exported .npz actor, or an SB3 SAC/TQC/PPO/A2C/TRPO/ARS .zip (its .vecnormalize.pkl beside it is used)")
     p.add_argument("--env", default="HalfCheetah-v5")
     p.add_argument("--episodes", type=_positive_int, default=100)
     p.add_argument("--seed", type=int, default=0)
@@ -135,9 +136,9 @@ def _train(args):
 
 
 def _dataset_name(source: str) -> str:
-    from dt_tutorial.collect import BUNDLED_NAME
+    from dt_tutorial.collect import BUNDLED
 
-    return BUNDLED_NAME if source == "bundled" else Path(source).name or str(source)
+    return BUNDLED[source][0] if source in BUNDLED else Path(source).name or str(source)
 
 
 def _evaluate(args):
@@ -189,16 +190,11 @@ def _demo(args):
 
 
 def _collect(args):
-    from dt_tutorial.collect import EXPERT_ACTOR, SquashedGaussianActor, collect_episodes
+    from dt_tutorial.collect import collect_episodes
     from dt_tutorial.data import Trajectories
+    from dt_tutorial.policies import load_policy
 
-    if args.policy == "expert" or args.policy.endswith(".npz"):
-        policy = SquashedGaussianActor.from_npz(EXPERT_ACTOR if args.policy == "expert" else args.policy,
-                                                deterministic=args.deterministic, seed=args.seed)
-    elif args.policy.endswith(".zip"):
-        policy = SquashedGaussianActor.from_sb3(args.policy, args.env, deterministic=args.deterministic, seed=args.seed)
-    else:
-        raise UserError(f"--policy must be 'expert', a .npz actor or an SB3 .zip, not {args.policy!r}")
+    policy = load_policy(args.policy, deterministic=args.deterministic, seed=args.seed)
     episodes = collect_episodes(policy, args.env, args.episodes, seed=args.seed, action_noise=args.noise, progress=not args.no_progress)
     episodes.save_to_disk(args.output)
     returns = Trajectories.from_dataset(episodes, args.output).episode_returns

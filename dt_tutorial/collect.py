@@ -1,17 +1,22 @@
-"""Collect offline datasets by rolling out a policy in a gymnasium env, and the bundled expert data.
+"""Collect offline datasets by rolling out policies in a gymnasium env; the bundled HalfCheetah datasets.
 
-A policy is any callable mapping a batch of observations [n_envs, state_dim] to actions
-[n_envs, act_dim]. `SquashedGaussianActor` runs a Stable-Baselines3 SAC/TQC actor in plain numpy;
-the package ships the TQC HalfCheetah expert's actor (see assets/PROVENANCE.md) and
-`bundled_dataset()` rolls it out once, then reads the episodes from a cache.
+A policy maps a batch of observations [n_envs, state_dim] to actions [n_envs, act_dim] (`policies.Actor`,
+or any callable). `collect_episodes` rolls one policy out, or several with a `driver` that says which one
+acts at each step of each episode. `bundled_dataset(name)` makes one of the shipped recipes once, offline,
+then reads it from a cache:
+- `bundled` (the default): multi-skill HalfCheetah data from six agents of graded skill (see `MULTI_SKILL`);
+- `bundled-expert`: the TQC expert alone, like the tutorial's `halfcheetah-expert-v2`.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import shutil
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 import datasets
 import numpy as np
@@ -20,92 +25,36 @@ from tqdm.auto import tqdm
 from dt_tutorial.data import EPISODE_FEATURES
 from dt_tutorial.envs import make_env
 from dt_tutorial.errors import UserError
+from dt_tutorial.policies import SHIPPED, Actor, Policy
 
-Policy = Callable[[np.ndarray], np.ndarray]
+Driver = Callable[[int, int], int]  # (episode index, step) -> index of the policy that acts
 
-EXPERT_ACTOR = Path(__file__).parent / "assets" / "tqc_halfcheetah_v3_actor.npz"
 BUNDLED_ENV_ID = "HalfCheetah-v5"
-BUNDLED_NAME = "bundled-halfcheetah-expert"
-BUNDLED_EPISODES = 1000  # as many as the hub's halfcheetah-expert-v2; the demo needs the coverage
 BUNDLED_SEED = 0
-LOG_STD_RANGE = (-20.0, 2.0)  # SB3's clamp of the actor's log std
-
-
-class SquashedGaussianActor:
-    """An SB3 SAC/TQC actor: action = tanh(mu(obs) + exp(log_std(obs)) * noise), an MLP with ReLUs."""
-
-    def __init__(self, weights: dict[str, np.ndarray], deterministic: bool = False, seed: int | None = None):
-        self.weights = {k: np.asarray(v, dtype=np.float32) for k, v in weights.items()}
-        self.hidden = sorted({k.rsplit(".", 1)[0] for k in self.weights if k.startswith("latent_pi.")})
-        self.deterministic = deterministic
-        self.rng = np.random.default_rng(seed)
-
-    @classmethod
-    def from_npz(cls, path: str | Path = EXPERT_ACTOR, **kwargs) -> SquashedGaussianActor:
-        with np.load(path) as f:
-            return cls(dict(f), **kwargs)
-
-    @classmethod
-    def from_sb3(cls, zip_path: str | Path, env_id: str, **kwargs) -> SquashedGaussianActor:
-        """Read the actor out of an SB3 SAC/TQC zip (needs the `experts` extra: stable-baselines3, sb3-contrib)."""
-        env = make_env(env_id)
-        algorithm = _sb3_algorithm(Path(zip_path).name)
-        custom = {  # the zips pickle old gym spaces and schedules: replace them (see shared/experts/README.md)
-            "learning_rate": 0.0,
-            "lr_schedule": lambda _: 0.0,
-            "observation_space": env.observation_space,
-            "action_space": env.action_space,
-        }
-        model = algorithm.load(str(zip_path), device="cpu", custom_objects=custom)
-        state = model.policy.actor.state_dict()
-        return cls({k: v.numpy() for k, v in state.items() if k.startswith(("latent_pi.", "mu.", "log_std."))}, **kwargs)
-
-    def save_npz(self, path: str | Path) -> None:
-        np.savez_compressed(path, **self.weights)
-
-    def __call__(self, obs: np.ndarray) -> np.ndarray:
-        h = np.asarray(obs, dtype=np.float32)  # [n_envs, state_dim]
-        for layer in self.hidden:
-            h = np.maximum(h @ self.weights[f"{layer}.weight"].T + self.weights[f"{layer}.bias"], 0.0)
-        mu = h @ self.weights["mu.weight"].T + self.weights["mu.bias"]  # [n_envs, act_dim]
-        if self.deterministic:
-            return np.tanh(mu)
-        log_std = np.clip(h @ self.weights["log_std.weight"].T + self.weights["log_std.bias"], *LOG_STD_RANGE)
-        return np.tanh(mu + np.exp(log_std) * self.rng.standard_normal(mu.shape, dtype=np.float32))
-
-
-def _sb3_algorithm(file_name: str):
-    try:
-        if file_name.lower().startswith("tqc"):
-            from sb3_contrib import TQC
-
-            return TQC
-        from stable_baselines3 import SAC
-
-        return SAC
-    except ImportError:
-        raise UserError("reading an SB3 zip needs stable-baselines3 and sb3-contrib: pip install 'dt-tutorial[experts]'") from None
 
 
 def collect_episodes(
-    policy: Policy,
+    policy: Policy | Sequence[Policy],
     env_id: str,
     n_episodes: int,
     *,
+    driver: Driver | None = None,
     seed: int = 0,
     n_envs: int = 8,
     action_noise: float = 0.0,
     progress: bool = True,
 ) -> datasets.Dataset:
-    """Roll out `policy` for `n_episodes` episodes (episode i reset with seed + i), `n_envs` at a time.
+    """Roll out `n_episodes` episodes (episode i reset with seed + i), `n_envs` at a time.
 
-    `action_noise` adds N(0, action_noise) to every action (clipped to the action space): a cheap way
-    to make lower-quality data from an expert. Episodes end on termination or the env's time limit;
-    `dones` is True only on a real termination (a fall), as in D4RL's 'terminals'.
-    Returns one row per episode, in episode order, in the hub dataset's schema.
+    With a list of policies, `driver(episode, step)` picks the one acting at each step (default: the first).
+    `action_noise` adds N(0, action_noise) to every action (clipped to the action space). Episodes end on
+    termination or the env's time limit; `dones` is True only on a real termination (a fall), as in D4RL's
+    'terminals'. Returns one row per episode, in episode order, in the hub dataset's schema.
     """
     if n_episodes < 1:
         raise UserError(f"n_episodes must be at least 1, got {n_episodes}")
+    policies = list(policy) if isinstance(policy, Sequence) else [policy]
+    driver = driver or (lambda episode, step: 0)
     envs = [make_env(env_id) for _ in range(min(n_envs, n_episodes))]
     low, high = envs[0].action_space.low, envs[0].action_space.high
     noise_rng = np.random.default_rng(seed)
@@ -124,8 +73,12 @@ def collect_episodes(
         start(slot)
     bar = tqdm(total=n_episodes, desc=f"collecting {env_id}", unit="episode", disable=not progress)
     while running:
-        slots = sorted(running)
-        actions = np.asarray(policy(obs[slots]), dtype=np.float32).reshape(len(slots), -1)  # [n_running, act_dim]
+        slots = np.array(sorted(running))
+        acting = np.array([driver(running[s][0], len(running[s][1]["rewards"])) for s in slots])  # [n_running]
+        actions = np.zeros((len(slots), len(low)), dtype=np.float32)  # [n_running, act_dim]
+        for index in np.unique(acting):
+            rows = acting == index
+            actions[rows] = np.asarray(policies[index](obs[slots[rows]]), dtype=np.float32).reshape(rows.sum(), -1)
         if action_noise > 0:
             actions = np.clip(actions + noise_rng.normal(0.0, action_noise, actions.shape), low, high).astype(np.float32)
         for slot, action in zip(slots, actions):
@@ -153,16 +106,104 @@ def cache_dir() -> Path:
     return Path(os.environ.get("DT_TUTORIAL_CACHE", default))
 
 
-def bundled_dataset(n_episodes: int = BUNDLED_EPISODES, seed: int = BUNDLED_SEED, progress: bool = True) -> datasets.Dataset:
-    """Expert HalfCheetah-v5 episodes from the shipped TQC actor (stochastic actions), made once then cached."""
-    path = cache_dir() / f"{BUNDLED_NAME}-{n_episodes}ep-seed{seed}"
-    if not (path / "dataset_info.json").exists():
-        actor = SquashedGaussianActor.from_npz(EXPERT_ACTOR, seed=seed)
-        episodes = collect_episodes(actor, BUNDLED_ENV_ID, n_episodes, seed=seed, progress=progress)
-        tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-        episodes.save_to_disk(str(tmp))
-        if path.exists():  # another process made it meanwhile
-            shutil.rmtree(tmp)
-        else:
+RANDOM = "random"  # uniform random actions: the near-zero end of the return range (about -300)
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How a bundled dataset is made: which agents drive its episodes, and how."""
+
+    agents: tuple[str, ...]
+    """Shipped agent names (`policies.SHIPPED`: tqc, sac, ppo, ars, a2c, trpo), 'random', or e.g. 'tqc*0.6'
+    (that agent's actions times 0.6)."""
+    n_episodes: int
+    weights: tuple[float, ...] | None = None
+    """Relative share of each agent among single-agent episodes (default: equal)."""
+    switching_share: float = 0.0
+    """Fraction of episodes in which the agent changes at random steps (the rest keep one agent)."""
+    switches: int = 1
+    """Agent changes per switching episode, at uniformly random steps; each new agent differs from the last."""
+    deterministic: bool = False
+    """The agents' mean actions instead of sampled ones."""
+    seed: int = BUNDLED_SEED
+
+    def plans(self, max_steps: int = 1000) -> list[list[tuple[int, int]]]:
+        """For each episode, its segments [(first step, agent index)], drawn from `seed`."""
+        rng = np.random.default_rng(self.seed)
+        weights = np.asarray(self.weights or [1.0] * len(self.agents), dtype=np.float64)
+        n_switching = round(self.switching_share * self.n_episodes)
+        plans = [[(0, int(rng.choice(len(self.agents), p=weights / weights.sum())))] for _ in range(self.n_episodes - n_switching)]
+        for _ in range(n_switching):
+            starts = np.sort(rng.choice(np.arange(1, max_steps), self.switches, replace=False))
+            agents = [int(rng.integers(len(self.agents)))]
+            for _ in starts:
+                agents.append(int(rng.choice([a for a in range(len(self.agents)) if a != agents[-1]])))
+            plans.append(list(zip([0, *starts.tolist()], agents)))
+        order = rng.permutation(len(plans))
+        return [plans[i] for i in order]
+
+    def fingerprint(self) -> str:
+        return hashlib.sha1(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:8]
+
+
+EXPERT = Recipe(agents=("tqc",), n_episodes=1000)
+"""Stochastic TQC expert episodes, like D4RL's halfcheetah-expert (the demo's coverage needs 1,000)."""
+MULTI_SKILL = Recipe(agents=SHIPPED, n_episodes=1000, switching_share=0.5, switches=1)
+"""Six agents of graded skill (about 1,700 to 11,400), half the episodes switching agent once: see BENCHMARKS.md."""
+BUNDLED = {"bundled": ("bundled-halfcheetah-multiskill", MULTI_SKILL), "bundled-expert": ("bundled-halfcheetah-expert", EXPERT)}
+
+
+def describe_plan(plan: list[tuple[int, int]], agents: Sequence[str]) -> str:
+    """'sac' for a single-agent episode, 'trpo@0,tqc@412' for one that switches at step 412."""
+    return agents[plan[0][1]] if len(plan) == 1 else ",".join(f"{agents[a]}@{start}" for start, a in plan)
+
+
+def collect_recipe(recipe: Recipe, env_id: str = BUNDLED_ENV_ID, *, progress: bool = True) -> datasets.Dataset:
+    """Roll out `recipe` in `env_id`; adds a `policy` column saying who drove each episode (`describe_plan`)."""
+    plans = recipe.plans()
+    act_dim = make_env(env_id).action_space.shape[0]
+    policies = [_agent(name, act_dim, recipe.deterministic, recipe.seed * 100 + i) for i, name in enumerate(recipe.agents)]
+
+    def driver(episode: int, step: int) -> int:
+        return next(agent for start, agent in reversed(plans[episode]) if start <= step)
+
+    episodes = collect_episodes(policies, env_id, recipe.n_episodes, driver=driver, seed=recipe.seed, progress=progress)
+    return episodes.add_column("policy", [describe_plan(plan, recipe.agents) for plan in plans])
+
+
+def _agent(spec: str, act_dim: int, deterministic: bool, seed: int) -> Policy:
+    """'ppo', 'random', or 'tqc*0.6': an agent whose actions are scaled by 0.6 (a slower gait of the same agent)."""
+    name, _, factor = spec.partition("*")
+    if name == RANDOM:
+        rng = np.random.default_rng(seed)
+        return lambda obs: rng.uniform(-1.0, 1.0, (len(obs), act_dim))
+    actor = Actor.shipped(name, deterministic=deterministic, seed=seed)
+    return (lambda obs: float(factor) * actor(obs)) if factor else actor
+
+
+def recipe_dataset(recipe: Recipe, folder: str, *, env_id: str = BUNDLED_ENV_ID, progress: bool = True) -> datasets.Dataset:
+    """`collect_recipe(recipe)` made once, then read from `cache_dir()/<folder>-...` (keyed by the recipe).
+
+    Concurrent processes (torchrun ranks, parallel notebooks) wait on a file lock: one generates, all read."""
+    from filelock import FileLock
+
+    path = cache_dir() / f"{folder}-{recipe.n_episodes}ep-seed{recipe.seed}-{recipe.fingerprint()}"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(path) + ".lock"):
+        if not (path / "dataset_info.json").exists():
+            tmp = path.with_name(path.name + f".tmp{os.getpid()}")
+            collect_recipe(recipe, env_id, progress=progress).save_to_disk(str(tmp))
+            shutil.rmtree(path, ignore_errors=True)  # a partial folder left by a killed run
             tmp.replace(path)
     return datasets.load_from_disk(str(path))
+
+
+def bundled_dataset(name: str = "bundled", *, n_episodes: int | None = None, seed: int | None = None,
+                    progress: bool = True) -> datasets.Dataset:
+    """One of the `BUNDLED` datasets (optionally with fewer episodes or another seed), made once then cached."""
+    if name not in BUNDLED:
+        raise UserError(f"unknown bundled dataset {name!r}; choose one of {', '.join(BUNDLED)}")
+    folder, recipe = BUNDLED[name]
+    changes = {"n_episodes": n_episodes, "seed": seed}
+    recipe = Recipe(**{**asdict(recipe), **{k: v for k, v in changes.items() if v is not None}})
+    return recipe_dataset(recipe, folder, progress=progress)

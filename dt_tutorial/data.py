@@ -28,7 +28,7 @@ HUB_CONFIGS = tuple(
 # `datasets` >= 4 refuses the repo's loading script; the hub's parquet export of it has no script.
 PARQUET_REVISION = "refs/convert/parquet"
 COLUMNS = ("observations", "actions", "rewards", "dones")
-OFFLINE_CHOICES = "use --dataset bundled (shipped, offline), a local path (save_to_disk folder, parquet or .pkl), or a hub copy already in your HF cache"
+OFFLINE_CHOICES = "use --dataset bundled or bundled-expert (generated offline by shipped agents), a local path (save_to_disk folder, parquet or .pkl), or a hub copy already in your HF cache"
 
 EPISODE_FEATURES = datasets.Features(
     {
@@ -41,19 +41,19 @@ EPISODE_FEATURES = datasets.Features(
 
 
 def load_episodes(source: str | Path = "bundled", *, cache_dir: str | None = None) -> datasets.Dataset:
-    """One row per episode, from 'bundled', a hub config name (e.g. 'halfcheetah-expert-v2') or a local path."""
+    """One row per episode, from 'bundled' / 'bundled-expert', a hub config name (e.g. 'halfcheetah-expert-v2') or a local path."""
     source = str(source)
-    if source == "bundled":
+    if source.startswith("bundled"):
         from dt_tutorial.collect import bundled_dataset
 
-        return bundled_dataset()
+        return bundled_dataset(source)
     if source in HUB_CONFIGS:
         return load_hub_episodes(source, cache_dir=cache_dir)
     path = Path(source).expanduser()
     if path.exists():
         return load_local_episodes(path)
     raise UserError(
-        f"unknown dataset {source!r}: use 'bundled', a hub config ({', '.join(HUB_CONFIGS)}) or an existing local path"
+        f"unknown dataset {source!r}: use 'bundled' (multi-skill), 'bundled-expert', a hub config ({', '.join(HUB_CONFIGS)}) or an existing local path"
     )
 
 

@@ -16,7 +16,8 @@ import datasets
 import numpy as np
 import pytest
 
-from dt_tutorial.collect import SquashedGaussianActor, collect_episodes
+from dt_tutorial.collect import collect_episodes
+from dt_tutorial.policies import Actor
 from dt_tutorial.data import EPISODE_FEATURES, Trajectories
 from dt_tutorial.errors import UserError
 
@@ -39,7 +40,7 @@ def random_policy(seed: int, act_dim: int):
 
 @pytest.fixture(scope="session")
 def halfcheetah_episodes() -> datasets.Dataset:
-    actor = SquashedGaussianActor.from_npz(seed=0)
+    actor = Actor.shipped("tqc", seed=0)
     return collect_episodes(actor, "HalfCheetah-v5", 3, seed=0, progress=False)
 
 

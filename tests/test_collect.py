@@ -1,61 +1,16 @@
-"""collect.py: the numpy SAC/TQC actor against Stable-Baselines3 itself, and episode collection."""
+"""collect.py: episode collection, multi-agent recipes and the cached bundled datasets."""
 
 from __future__ import annotations
 
+import multiprocessing
+
 import numpy as np
-import pytest
-import torch
-from scipy import stats
 
 from conftest import random_policy, raises_one_line
-from dt_tutorial.collect import SquashedGaussianActor, bundled_dataset, cache_dir, collect_episodes
-from dt_tutorial.data import EPISODE_FEATURES
+from dt_tutorial.collect import BUNDLED, MULTI_SKILL, Recipe, bundled_dataset, cache_dir, collect_episodes, collect_recipe
+from dt_tutorial.data import EPISODE_FEATURES, Trajectories, load_episodes
 from dt_tutorial.envs import make_env
-
-TQC_ZIP = "/work/shared/experts/tqc-HalfCheetah-v3.zip"
-
-
-@pytest.fixture(scope="module")
-def sb3_tqc():
-    """The expert as SB3 itself loads it (see shared/experts/README.md)."""
-    pytest.importorskip("sb3_contrib")
-    from sb3_contrib import TQC
-
-    env = make_env("HalfCheetah-v5")
-    custom = {
-        "learning_rate": 0.0,
-        "lr_schedule": lambda _: 0.0,
-        "observation_space": env.observation_space,
-        "action_space": env.action_space,
-    }
-    return TQC.load(TQC_ZIP, device="cpu", custom_objects=custom)
-
-
-@pytest.fixture(scope="module")
-def states(halfcheetah) -> np.ndarray:
-    """[256, 17] real HalfCheetah states from the expert's episodes."""
-    return halfcheetah.observations[np.random.default_rng(0).choice(halfcheetah.n_steps, 256, replace=False)]
-
-
-def test_numpy_actor_matches_sb3_deterministic_actions(sb3_tqc, states):
-    expected, _ = sb3_tqc.predict(states, deterministic=True)  # [256, 6]
-    from_zip = SquashedGaussianActor.from_sb3(TQC_ZIP, "HalfCheetah-v5", deterministic=True)
-    np.testing.assert_allclose(from_zip(states), expected, atol=1e-5)
-    # The shipped actor is that same expert.
-    np.testing.assert_allclose(SquashedGaussianActor.from_npz(deterministic=True)(states), expected, atol=1e-5)
-
-
-def test_stochastic_actions_follow_sb3s_squashed_gaussian(sb3_tqc, states):
-    """tanh is monotonic, so P(action <= tanh(mu + z * sigma)) must be Phi(z) in every dimension."""
-    state = states[:1]
-    with torch.no_grad():
-        mu, log_std, _ = sb3_tqc.actor.get_action_dist_params(torch.as_tensor(state))
-    mu, sigma = mu.numpy()[0], np.exp(log_std.numpy()[0])  # [act_dim]
-    actions = SquashedGaussianActor.from_npz(seed=0)(np.repeat(state, 20_000, axis=0))  # [20000, act_dim]
-    for z in (-1.0, 0.0, 1.0):
-        below = (actions <= np.tanh(mu + z * sigma)).mean(axis=0)
-        np.testing.assert_allclose(below, stats.norm.cdf(z), atol=0.015)
-
+from dt_tutorial.policies import Actor
 
 def test_collected_episodes_have_the_hub_schema_in_episode_order(hopper_episodes):
     assert hopper_episodes.features == EPISODE_FEATURES
@@ -96,7 +51,7 @@ def test_episodes_do_not_depend_on_the_number_of_envs():
 
 
 def test_action_noise_lowers_returns(halfcheetah_episodes):
-    noisy = collect_episodes(SquashedGaussianActor.from_npz(seed=0), "HalfCheetah-v5", 2, seed=0, action_noise=0.5, progress=False)
+    noisy = collect_episodes(Actor.shipped("tqc", seed=0), "HalfCheetah-v5", 2, seed=0, action_noise=0.5, progress=False)
     clean_returns = [np.sum(r) for r in halfcheetah_episodes["rewards"]]
     noisy_returns = [np.sum(r) for r in noisy["rewards"]]
     assert min(clean_returns) > 10_000  # the shipped actor is an expert in HalfCheetah-v5 (D4RL expert: 12135)
@@ -110,9 +65,87 @@ def test_collect_needs_an_episode():
         collect_episodes(random_policy(0, 3), "Hopper-v5", 0)
 
 
-def test_bundled_dataset_is_the_expert_collection_cached(dt_cache):
-    first = bundled_dataset(n_episodes=2, seed=5, progress=False)
-    assert (cache_dir() / "bundled-halfcheetah-expert-2ep-seed5" / "dataset_info.json").exists()
-    direct = collect_episodes(SquashedGaussianActor.from_npz(seed=5), "HalfCheetah-v5", 2, seed=5, progress=False)
-    assert first.to_dict() == direct.to_dict()
-    assert bundled_dataset(n_episodes=2, seed=5, progress=False).to_dict() == direct.to_dict()
+def test_bundled_expert_is_the_tqc_collection_cached(dt_cache):
+    first = bundled_dataset("bundled-expert", n_episodes=2, seed=5, progress=False)
+    assert len(list(cache_dir().glob("bundled-halfcheetah-expert-2ep-seed5-*/dataset_info.json"))) == 1
+    direct = collect_episodes(Actor.shipped("tqc", seed=500), "HalfCheetah-v5", 2, seed=5, progress=False)
+    assert first.remove_columns("policy").to_dict() == direct.to_dict()
+    assert first["policy"] == ["tqc", "tqc"]
+    assert bundled_dataset("bundled-expert", n_episodes=2, seed=5, progress=False).to_dict() == first.to_dict()
+
+
+def test_a_driver_switches_policies_inside_an_episode():
+    """Policy 0 pushes every joint to -1, policy 1 to +1; the driver hands over at step 30 of episode 1 only."""
+    low, high = (lambda obs: -np.ones((len(obs), 6))), (lambda obs: np.ones((len(obs), 6)))
+    episodes = collect_episodes([low, high], "HalfCheetah-v5", 2, driver=lambda ep, t: int(ep == 1 and t >= 30),
+                                n_envs=2, progress=False)
+    first, second = (np.asarray(a) for a in episodes["actions"])
+    assert (first == -1).all()
+    assert (second[:30] == -1).all() and (second[30:] == 1).all()
+
+
+def test_recipe_plans_follow_the_shares_and_switch_to_another_agent():
+    recipe = Recipe(agents=("tqc", "sac", "trpo"), n_episodes=200, weights=(2.0, 1.0, 1.0), switching_share=0.25, switches=2)
+    plans = recipe.plans()
+    assert plans == recipe.plans()  # drawn from the recipe's seed
+    single = [p for p in plans if len(p) == 1]
+    switching = [p for p in plans if len(p) > 1]
+    assert len(switching) == 50 and all(len(p) == 3 for p in switching)
+    counts = np.bincount([p[0][1] for p in single], minlength=3)
+    assert 0.4 < counts[0] / len(single) < 0.6  # weight 2 of 4
+    for plan in switching:
+        starts, agents = zip(*plan)
+        assert starts[0] == 0 and list(starts) == sorted(set(starts)) and starts[-1] < 1000
+        assert all(a != b for a, b in zip(agents, agents[1:]))
+
+
+def test_multi_skill_episodes_are_driven_as_their_plan_says():
+    recipe = Recipe(agents=("tqc", "trpo", "tqc*0.5"), n_episodes=6, switching_share=0.5, deterministic=True, seed=3)
+    episodes = collect_recipe(recipe, progress=False)
+    actors = {"tqc": Actor.shipped("tqc", deterministic=True), "trpo": Actor.shipped("trpo", deterministic=True)}
+    actors["tqc*0.5"] = lambda obs: 0.5 * actors["tqc"](obs)
+    for row, plan in zip(episodes, recipe.plans()):
+        observations, actions = np.asarray(row["observations"]), np.asarray(row["actions"])
+        for (start, agent), end in zip(plan, [s for s, _ in plan[1:]] + [len(actions)]):
+            expected = actors[recipe.agents[agent]](observations[start:end])
+            np.testing.assert_allclose(actions[start:end], expected, atol=1e-5)
+    assert sorted(p for p in episodes["policy"] if "@" not in p) == sorted(
+        recipe.agents[p[0][1]] for p in recipe.plans() if len(p) == 1)
+
+
+def test_the_default_bundled_data_is_the_documented_multi_skill_recipe(dt_cache):
+    episodes = load_episodes("bundled")
+    assert BUNDLED["bundled"][1] == MULTI_SKILL and len(episodes) == MULTI_SKILL.n_episodes
+    plans = MULTI_SKILL.plans()
+    assert episodes["policy"] == [
+        MULTI_SKILL.agents[p[0][1]] if len(p) == 1 else ",".join(f"{MULTI_SKILL.agents[a]}@{s}" for s, a in p) for p in plans]
+    returns = Trajectories.from_dataset(episodes, "bundled").episode_returns
+    assert returns.min() < 2500 and returns.max() > 11000  # spans slow to expert gaits
+
+
+def _load_in_child(cache: str, queue) -> None:
+    import os
+
+    os.environ["DT_TUTORIAL_CACHE"] = cache
+    queue.put(bundled_dataset("bundled-expert", n_episodes=2, seed=11, progress=False)["rewards"][0][:3])
+
+
+def test_concurrent_processes_generate_the_bundled_data_once(tmp_path):
+    """Two processes asking at once (torchrun ranks on a cold cache): one collects, both read the same data."""
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    children = [context.Process(target=_load_in_child, args=(str(tmp_path), queue)) for _ in range(2)]
+    for child in children:
+        child.start()
+    for child in children:
+        child.join(120)
+        assert child.exitcode == 0
+    first, second = queue.get(timeout=5), queue.get(timeout=5)
+    assert first == second
+    folders = list(tmp_path.glob("bundled-halfcheetah-expert-2ep-seed11-*"))
+    assert [f.name.endswith(".lock") for f in sorted(folders)] == [False, True]  # the data and its lock, no leftovers
+
+
+def test_unknown_bundled_name():
+    with raises_one_line("unknown bundled dataset"):
+        bundled_dataset("bundled-medium")

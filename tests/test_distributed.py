@@ -16,7 +16,7 @@ import pytest
 from _helpers import assert_ok, one_thread, subprocess_env  # noqa: F401 (fixture)
 
 from dt_tutorial.collator import DecisionTransformerGymDataCollator
-from dt_tutorial.collect import BUNDLED_EPISODES
+from dt_tutorial.collect import MULTI_SKILL
 from dt_tutorial.data import Trajectories, load_episodes
 from dt_tutorial.model import load_model
 from dt_tutorial.rollout import evaluate
@@ -54,7 +54,7 @@ def test_each_rank_draws_its_own_batches(ddp_run):
 def test_an_epoch_is_split_between_the_ranks(ddp_run):
     run_dir, _ = ddp_run
     history = json.loads((run_dir / "loss_history.json").read_text())
-    steps_per_epoch = math.ceil(math.ceil(BUNDLED_EPISODES / WORLD) / BATCH)  # each rank gets half of the episodes
+    steps_per_epoch = math.ceil(math.ceil(MULTI_SKILL.n_episodes / WORLD) / BATCH)  # each rank gets half of the episodes
     assert history[-1]["step"] == STEPS
     assert history[-1]["epoch"] == pytest.approx(STEPS / steps_per_epoch)
 

@@ -11,7 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dt_tutorial.collect import SquashedGaussianActor, collect_episodes
+from dt_tutorial.collect import collect_episodes
+from dt_tutorial.policies import Actor
 from dt_tutorial.data import HUB_REPO, PARQUET_REVISION, Trajectories, load_episodes, load_hub_episodes
 from dt_tutorial.errors import UserError
 
@@ -20,7 +21,7 @@ CONFIG = "halfcheetah-expert-v2"
 
 @pytest.fixture(scope="module")
 def real_episodes():
-    actor = SquashedGaussianActor.from_npz(seed=1)
+    actor = Actor.shipped("tqc", seed=1)
     return collect_episodes(actor, "HalfCheetah-v5", 3, seed=1, progress=False)
 
 

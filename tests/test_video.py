@@ -74,11 +74,11 @@ def _body_pixels(frame: np.ndarray) -> float:
 
 
 def test_the_camera_follows_the_running_cheetah():
-    from dt_tutorial.collect import SquashedGaussianActor
+    from dt_tutorial.policies import Actor
     from dt_tutorial.video import make_render_env
 
     env = make_render_env("HalfCheetah-v5")
-    expert = SquashedGaussianActor.from_npz(deterministic=True)
+    expert = Actor.shipped("tqc", deterministic=True)
     obs, _ = env.reset(seed=0)
     first = render_frame(env)
     for _ in range(150):  # 7.5 s of expert running: about 15 m from the start

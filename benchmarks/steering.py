@@ -1,0 +1,133 @@
+"""Does the target return steer the cheetah? Train on a bundled-style recipe, sweep targets, report.
+
+    python -m benchmarks.steering --variant demo            # what `python -m dt_tutorial demo` trains
+    python -m benchmarks.steering --variant pure,switch50 --max-steps 3000 --out outputs/steering
+
+Each variant is a data recipe (`collect.Recipe`, collected once and cached) plus training overrides of the
+`demo` preset. For each: the data's composition and return histogram, the training wall-clock, and the
+achieved return at every target (mean ± std over the episodes, evaluation seeds never used for collection),
+Spearman's rho over all episodes, the mean |achieved - target| over the targets inside the data's return
+range, and the D4RL score at 12000.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import dataclasses
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+from scipy.stats import spearmanr
+
+from benchmarks.machine import machine_info
+from dt_tutorial.collect import EXPERT, MULTI_SKILL, RANDOM, Recipe, recipe_dataset
+from dt_tutorial.data import Trajectories
+from dt_tutorial.policies import SHIPPED
+from dt_tutorial.rollout import return_conditioning
+from dt_tutorial.train import get_config, train
+
+TARGETS = (1500.0, 3000.0, 4500.0, 6000.0, 7500.0, 9000.0, 10500.0, 12000.0)
+EVAL_SEED = 1_000_000  # evaluation resets never reuse a collection seed (those are 0 .. n_episodes - 1)
+
+VARIANTS: dict[str, tuple[Recipe, dict]] = {
+    "demo": (MULTI_SKILL, {}),
+    "expert": (EXPERT, {}),
+    "pure": (Recipe(agents=SHIPPED, n_episodes=1000), {}),
+    "switch50": (Recipe(agents=SHIPPED, n_episodes=1000, switching_share=0.5), {}),
+    "switch100x2": (Recipe(agents=SHIPPED, n_episodes=1000, switching_share=1.0, switches=2), {}),
+    "switch50-k5": (Recipe(agents=SHIPPED, n_episodes=1000, switching_share=0.5), {"context_length": 5}),
+    "switch50-det": (Recipe(agents=SHIPPED, n_episodes=1000, switching_share=0.5, deterministic=True), {}),
+    "switch50-random": (Recipe(agents=SHIPPED + (RANDOM,), n_episodes=1000, switching_share=0.5), {}),
+    "switch50-6k": (Recipe(agents=SHIPPED, n_episodes=1000, switching_share=0.5), {"max_steps": 6000}),
+    "switch80": (Recipe(agents=SHIPPED, n_episodes=1000, switching_share=0.8), {}),
+    "switch50-2k": (Recipe(agents=SHIPPED, n_episodes=1000, switching_share=0.5), {"max_steps": 2000}),
+    "switch100x1": (Recipe(agents=SHIPPED, n_episodes=1000, switching_share=1.0), {}),
+    "scaled": (Recipe(agents=tuple(f"tqc*{s:.2f}" for s in np.linspace(0.35, 1.0, 14)), n_episodes=1000), {}),
+    "scaled-agents": (Recipe(agents=tuple(f"tqc*{s:.2f}" for s in np.linspace(0.35, 1.0, 14)) + SHIPPED,
+                             weights=(1.0,) * 14 + (1.0,) * 6, n_episodes=1000), {}),
+    "pure-big": (Recipe(agents=SHIPPED, n_episodes=1000), {"hidden_size": 256, "n_layer": 4, "n_head": 4}),
+    "pure-k1": (Recipe(agents=SHIPPED, n_episodes=1000), {"context_length": 1}),
+    "pure-det": (Recipe(agents=SHIPPED, n_episodes=1000, deterministic=True), {}),
+}
+
+
+def composition(episodes) -> dict[str, int]:
+    """Episodes per driver: 'tqc', 'sac', ... for single-agent episodes, 'switching' for the rest."""
+    return dict(collections.Counter(p if "@" not in p else "switching" for p in episodes["policy"]))
+
+
+def steering_report(results, data: Trajectories) -> dict:
+    """Achieved-vs-target statistics of a `return_conditioning` sweep."""
+    targets = np.array([r.target_return for r in results])
+    returns = [r.returns for r in results]
+    rho = spearmanr(np.repeat(targets, [len(r) for r in returns]), np.concatenate(returns)).statistic
+    low, high = data.episode_returns.min(), data.episode_returns.max()
+    inside = [abs(r.mean() - t) for t, r in zip(targets, returns) if low <= t <= high]
+    top = results[int(np.argmax(targets))]
+    return {
+        "targets": targets.tolist(),
+        "mean": [float(r.mean()) for r in returns],
+        "std": [float(r.std()) for r in returns],
+        "returns": [r.round(1).tolist() for r in returns],
+        "spearman_rho_episodes": float(rho),
+        "mean_abs_error_in_range": float(np.mean(inside)) if inside else None,
+        "top_target_d4rl_score": top.mean_score,
+    }
+
+
+def run_variant(name: str, *, max_steps: int | None, eval_episodes: int, device: str, out: Path, progress: bool) -> dict:
+    recipe, overrides = VARIANTS[name]
+    start = time.perf_counter()
+    episodes = recipe_dataset(recipe, "steering", progress=progress)
+    data = Trajectories.from_dataset(episodes, f"halfcheetah-{name}")
+    collect_s = time.perf_counter() - start
+    config = get_config("demo", device=device, **{**overrides, **({"max_steps": max_steps} if max_steps else {})})
+    start = time.perf_counter()
+    model = train(data, config, out / name, progress=progress).model.eval()
+    train_s = time.perf_counter() - start
+    start = time.perf_counter()
+    results = return_conditioning(model, TARGETS, n_episodes=eval_episodes, seed=EVAL_SEED, progress=False)
+    report = {
+        "variant": name,
+        "recipe": dataclasses.asdict(recipe),
+        "train_config": dataclasses.asdict(config),
+        "composition": composition(episodes),
+        "data_returns": np.histogram(data.episode_returns, bins=20)[0].tolist(),
+        "data_return_bins": np.histogram(data.episode_returns, bins=20)[1].round(0).tolist(),
+        "seconds": {"data": round(collect_s, 1), "training": round(train_s, 1), "sweep": round(time.perf_counter() - start, 1)},
+        **steering_report(results, data),
+    }
+    print(format_report(report), flush=True)
+    return report
+
+
+def format_report(report: dict) -> str:
+    rows = " | ".join(f"{t:.0f}: {m:.0f} ± {s:.0f}" for t, m, s in zip(report["targets"], report["mean"], report["std"]))
+    error = report["mean_abs_error_in_range"]
+    return (f"[{report['variant']}] rho {report['spearman_rho_episodes']:.3f}, |error| in range "
+            f"{'n/a' if error is None else f'{error:.0f}'}, D4RL@top {report['top_target_d4rl_score']:.1f}, "
+            f"seconds {report['seconds']}\n  {rows}")
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.steering", description=__doc__.splitlines()[0])
+    parser.add_argument("--variant", default="demo", help=f"comma-separated: {','.join(VARIANTS)}")
+    parser.add_argument("--max-steps", type=int, help="optimizer steps (default: the demo preset's or the variant's)")
+    parser.add_argument("--eval-episodes", type=int, default=10)
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--out", type=Path, default=Path("outputs/benchmarks/steering"))
+    parser.add_argument("--no-progress", action="store_true")
+    args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    for name in args.variant.split(","):
+        report = run_variant(name, max_steps=args.max_steps, eval_episodes=args.eval_episodes, device=args.device,
+                             out=args.out, progress=not args.no_progress)
+        report["machine"] = machine_info()
+        (args.out / f"{name}.json").write_text(json.dumps(report, indent=1))
+
+
+if __name__ == "__main__":
+    main()
