@@ -37,6 +37,12 @@ class TrainableDT(DecisionTransformerModel):
         """The plain DecisionTransformerModel forward (state, action and return predictions), for inference."""
         return super().forward(**kwargs)
 
+    def predict_actions(self, window: dict[str, torch.Tensor]) -> torch.Tensor:
+        """The policy interface (rollout, video, slider): the action for the last step of each window.
+
+        `window` has the collator's keys and layout ([n, K, ...], left padded); returns [n, act_dim]."""
+        return self.original_forward(**window, return_dict=True).action_preds[:, -1]
+
 
 def make_config(
     trajectories: Trajectories,
