@@ -28,7 +28,7 @@ from dt_tutorial.data import Trajectories
 from dt_tutorial.envs import make_env
 from dt_tutorial.model import TrainableDT, make_config
 from dt_tutorial.rollout import evaluate
-from dt_tutorial.video import make_render_env, render_frame
+from dt_tutorial.render import make_render_env, render_frame
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 ENV_ID = "HalfCheetah-v5"

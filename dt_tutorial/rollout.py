@@ -24,7 +24,7 @@ from dt_tutorial.collator import PAD_ACTION
 from dt_tutorial.envs import d4rl_score, make_env
 from dt_tutorial.errors import UserError
 from dt_tutorial.model import state_normalisation
-from dt_tutorial.video import make_render_env, render_frame
+from dt_tutorial.render import make_render_env, render_frame
 
 
 @dataclass

@@ -9,7 +9,8 @@ from conftest import raises_one_line
 
 from dt_tutorial.envs import make_env
 from dt_tutorial.rollout import evaluate
-from dt_tutorial.video import read_video, record_video, render_frame, write_video
+from dt_tutorial.render import render_frame
+from dt_tutorial.video import read_video, record_video, write_video
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -75,7 +76,7 @@ def _body_pixels(frame: np.ndarray) -> float:
 
 def test_the_camera_follows_the_running_cheetah():
     from dt_tutorial.collect import SquashedGaussianActor
-    from dt_tutorial.video import make_render_env
+    from dt_tutorial.render import make_render_env
 
     env = make_render_env("HalfCheetah-v5")
     expert = SquashedGaussianActor.from_npz(deterministic=True)
