@@ -35,6 +35,7 @@ class EvalResult:
     lengths: np.ndarray  # [n_episodes]
     scores: np.ndarray | None  # [n_episodes] D4RL-normalised, None for envs without reference returns
     frames: list[np.ndarray] = field(default_factory=list, repr=False)  # first episode's RGB frames if captured
+    frame_returns: np.ndarray | None = field(default=None, repr=False)  # [n_frames] its return so far at each frame
 
     @property
     def mean_return(self) -> float:
@@ -107,7 +108,7 @@ def evaluate(
             env.close()
         policy.to(home).train(was_training)
     results = [
-        EvalResult(env_id, target, returns[k], lengths[k], d4rl_score(env_id, returns[k]), frames[k])
+        EvalResult(env_id, target, returns[k], lengths[k], d4rl_score(env_id, returns[k]), *frames[k])
         for k, target in enumerate(targets)
     ]
     return results[0] if one_target else results
@@ -123,7 +124,8 @@ def _check_dims(config, env, env_id: str) -> None:
 
 
 def _rollout(policy, envs, targets, n_episodes, seed, max_steps, capture_video, device, progress):
-    """Step every env until it ends; returns (returns, lengths) as [n_targets, n_episodes] and frames per target."""
+    """Step every env until it ends; returns (returns, lengths) as [n_targets, n_episodes] and per target the
+    captured (frames, return so far at each frame), or ([], None)."""
     config, n = policy.config, len(envs)
     K, scale = config.context_length, config.scale
     horizon = max_steps or envs[0].spec.max_episode_steps or config.max_ep_len
@@ -135,6 +137,7 @@ def _rollout(policy, envs, targets, n_episodes, seed, max_steps, capture_video, 
     history.rtg[:, K - 1, 0] = torch.tensor(np.repeat(targets, n_episodes) / scale, dtype=torch.float32)
     captured = [pair for pair in range(n) if capture_video and pair % n_episodes == 0]
     frames = {pair: [render_frame(envs[pair])] for pair in captured}
+    frame_returns = {pair: [0.0] for pair in captured}
     returns, lengths = np.zeros(n), np.zeros(n, dtype=np.int64)
     active = np.arange(n)
     for t in tqdm(range(horizon), desc=f"evaluating {envs[0].spec.id}", unit="step", disable=not progress, leave=False):
@@ -145,6 +148,7 @@ def _rollout(policy, envs, targets, n_episodes, seed, max_steps, capture_video, 
             observations[row] = obs
             if pair in frames:
                 frames[pair].append(render_frame(envs[pair]))
+                frame_returns[pair].append(returns[pair] + rewards[row])
             if not (terminated or truncated):
                 still_running.append(row)
         returns[active] += rewards
@@ -154,7 +158,8 @@ def _rollout(policy, envs, targets, n_episodes, seed, max_steps, capture_video, 
         if len(active) == 0:
             break
     shape = (len(targets), n_episodes)
-    return returns.reshape(shape), lengths.reshape(shape), [frames.get(k * n_episodes, []) for k in range(len(targets))]
+    captures = [(frames[p], np.array(frame_returns[p])) if p in frames else ([], None) for p in range(0, n, n_episodes)]
+    return returns.reshape(shape), lengths.reshape(shape), captures
 
 
 class _History:

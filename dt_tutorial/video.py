@@ -62,3 +62,46 @@ def record_video(model, path: str | Path, target_return: float = 12000.0, seed: 
                       capture_video=True, render_size=render_size, progress=progress)
     write_video(result.frames, path, fps=fps)
     return result
+
+
+def record_targets_video(policy, targets, path: str | Path, seed: int = 0, *, env_id: str | None = None,
+                         max_steps: int | None = None, render_size: tuple[int, int] = (320, 240), fps: int = 20,
+                         progress: bool = True):
+    """One episode per target, all in one batch, written as ONE video whose frame shows the episodes side by side
+    (a grid beyond 4), each panel labelled with its target and the return so far; returns the EvalResults."""
+    check_video_path(path)
+    results = evaluate(policy, env_id, [float(t) for t in targets], n_episodes=1, seed=seed, max_steps=max_steps,
+                       capture_video=True, render_size=render_size, progress=progress)
+    n_frames = max(len(r.frames) for r in results)
+    grid = [
+        tile_panels([_labelled(r, min(i, len(r.frames) - 1)) for r in results])  # an ended episode holds its last frame
+        for i in range(n_frames)
+    ]
+    write_video(grid, path, fps=fps)
+    return results
+
+
+def tile_panels(panels: list[np.ndarray]) -> np.ndarray:
+    """Equal-size panels [height, width, 3] in one row (up to 4) or a near-square grid, empty cells black."""
+    cols = len(panels) if len(panels) <= 4 else int(np.ceil(np.sqrt(len(panels))))
+    rows = -(-len(panels) // cols)
+    height, width, _ = panels[0].shape
+    grid = np.zeros((rows * height, cols * width, 3), np.uint8)
+    for i, panel in enumerate(panels):
+        r, c = divmod(i, cols)
+        grid[r * height : (r + 1) * height, c * width : (c + 1) * width] = panel
+    return grid
+
+
+def _labelled(result, frame: int) -> np.ndarray:
+    """The episode's frame with "target T / return R" drawn in its top-left corner."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    image = Image.fromarray(result.frames[frame])
+    draw = ImageDraw.Draw(image)
+    font = ImageFont.load_default(size=max(12, image.height // 15))
+    text = f"target {result.target_return:.0f}\nreturn {result.frame_returns[frame]:.0f}"
+    box = draw.multiline_textbbox((6, 4), text, font=font)
+    draw.rectangle((box[0] - 3, box[1] - 2, box[2] + 3, box[3] + 3), fill=(0, 0, 0))
+    draw.multiline_text((6, 4), text, font=font, fill=(255, 255, 255))
+    return np.asarray(image)
