@@ -56,10 +56,11 @@ def show_video(path: str | Path, width: int = 480):
 
 
 def record_video(model, path: str | Path, target_return: float = 12000.0, seed: int = 0, *, env_id: str | None = None,
-                 max_steps: int | None = None, render_size: tuple[int, int] = (320, 240), fps: int = 20, progress: bool = True):
+                 max_steps: int | None = None, render_size: tuple[int, int] = (320, 240), fps: int = 20,
+                 device: str | None = None, progress: bool = True):
     """Run one episode at `target_return` (in `env_id`, default the model's), write its video to `path`; returns the EvalResult."""
     result = evaluate(model, env_id, target_return, n_episodes=1, seed=seed, max_steps=max_steps,
-                      capture_video=True, render_size=render_size, progress=progress)
+                      capture_video=True, render_size=render_size, device=device, progress=progress)
     write_video(result.frames, path, fps=fps)
     return result
 
