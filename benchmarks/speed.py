@@ -28,7 +28,7 @@ from dt_tutorial.data import Trajectories
 from dt_tutorial.envs import make_env
 from dt_tutorial.model import TrainableDT, make_config
 from dt_tutorial.rollout import evaluate
-from dt_tutorial.video import make_render_env, render_frame
+from dt_tutorial.render import make_render_env, render_frame
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 ENV_ID = "HalfCheetah-v5"
@@ -49,6 +49,8 @@ class Sizes:
     train_repeats: int = 2
     eval_episodes: int = 10
     eval_steps: int = 1000
+    sweep_targets: tuple[float, ...] = (0, 2000, 4000, 6000, 8000, 10000, 12000)
+    sweep_repeats: int = 3
     render_frames: int = 200
     render_sizes: tuple[tuple[int, int], ...] = ((320, 240), (160, 120))
 
@@ -165,6 +167,7 @@ def bench_evaluation(sizes: Sizes, profile: bool = False) -> dict:
     ours_s, _ = timed(ours)
     tutorial_s, _ = timed(tutorial)
     no_grad_s, _ = timed(tutorial_no_grad)
+    sweep = bench_target_sweep(model, sizes)
     if profile:
         print_profile("batched evaluate", ours)
         print_profile("tutorial loop", tutorial)
@@ -176,7 +179,20 @@ def bench_evaluation(sizes: Sizes, profile: bool = False) -> dict:
         "tutorial_no_grad_s": no_grad_s,
         "ratio": tutorial_s / ours_s,
         "ratio_vs_no_grad": no_grad_s / ours_s,
+        "sweep": sweep,
     }
+
+
+def bench_target_sweep(model, sizes: Sizes) -> dict:
+    """A return-conditioning sweep: one `evaluate` call per target vs all targets in one batch, interleaved; medians."""
+    n, horizon, targets = sizes.eval_episodes, sizes.eval_steps, sizes.sweep_targets
+    runs = {"per_target": [], "one_batch": []}
+    for _ in range(sizes.sweep_repeats):
+        runs["per_target"].append(timed(lambda: [evaluate(model, ENV_ID, t, n, max_steps=horizon, progress=False) for t in targets])[0])
+        runs["one_batch"].append(timed(lambda: evaluate(model, ENV_ID, targets, n, max_steps=horizon, progress=False))[0])
+    medians = {name: statistics.median(times) for name, times in runs.items()}
+    return {"targets": len(targets), **{f"{name}_s": s for name, s in medians.items()},
+            "ratio": medians["per_target"] / medians["one_batch"], "all_runs_s": runs}
 
 
 def render_fps(env, frames: int, profile_label: str | None = None) -> float:
@@ -250,6 +266,9 @@ def table_rows(results: dict) -> list[tuple[str, ...]]:
                      f"{e['ratio']:.1f}x", f">= {GOALS['evaluation']:.0f}x", _check(e["ratio"], GOALS["evaluation"])))
         rows.append(("evaluation: tutorial loop under torch.no_grad", "", f"{e['tutorial_no_grad_s']:.1f} s",
                      f"{e['ratio_vs_no_grad']:.1f}x", "", ""))
+        w = e["sweep"]
+        rows.append((f"evaluation: {w['targets']} targets x {e['episodes']} episodes, one batch vs a call per target",
+                     f"{w['one_batch_s']:.1f} s", f"{w['per_target_s']:.1f} s", f"{w['ratio']:.1f}x", "", ""))
     if "rendering" in results:
         for size, fps in results["rendering"]["fps"].items():
             rows.append((f"rendering: render_frame {size}", f"{fps:.0f} frames/s", "", "", "", ""))

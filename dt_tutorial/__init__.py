@@ -10,7 +10,7 @@ import os
 # slower here (BENCHMARKS.md); on an idle CPU it should change little (not measured). Read when torch loads.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from dt_tutorial.video import choose_gl_backend  # noqa: E402
+from dt_tutorial.render import choose_gl_backend  # noqa: E402
 
 choose_gl_backend()  # before anything imports mujoco: pick a headless OpenGL backend
 

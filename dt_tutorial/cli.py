@@ -13,6 +13,7 @@ from pathlib import Path
 from dt_tutorial.errors import UserError
 
 DEMO_TARGETS = (0, 3000, 6000, 9000, 12000)
+DEMO_VIDEO_TARGETS = (2000, 6000, 12000)  # the side-by-side video targets.mp4
 
 
 class _Parser(argparse.ArgumentParser):
@@ -149,21 +150,21 @@ def _evaluate(args):
     if args.video:
         check_video_path(args.video)
     model = load_model(args.model)
-    if args.device:
-        model.to(args.device)
-    result = evaluate(model, args.env, args.target, args.episodes, args.seed, max_steps=args.max_steps, progress=not args.no_progress)
+    result = evaluate(model, args.env, args.target, args.episodes, args.seed, max_steps=args.max_steps, device=args.device,
+                      progress=not args.no_progress)
     print(result.summary())
     print("returns:", " ".join(f"{r:.0f}" for r in result.returns))
     if args.video:
         video = record_video(model, args.video, args.target, args.seed, env_id=args.env, max_steps=args.max_steps,
-                             progress=not args.no_progress)
+                             device=args.device, progress=not args.no_progress)
         print(f"video: {args.video} (return {video.returns[0]:.0f} over {video.lengths[0]} steps)")
 
 
 def _demo(args):
+    from dt_tutorial.model import dataset_return_quantiles
     from dt_tutorial.plots import plot_return_conditioning
     from dt_tutorial.rollout import evaluate, return_conditioning
-    from dt_tutorial.video import record_video
+    from dt_tutorial.video import record_targets_video, record_video
 
     output = Path(args.output)
     args.output = output / "model"
@@ -174,8 +175,10 @@ def _demo(args):
     print(result.summary())
     print("returns:", " ".join(f"{r:.0f}" for r in result.returns))
     curve = return_conditioning(model, DEMO_TARGETS, n_episodes=3, max_steps=args.eval_steps, progress=False)
-    plot_return_conditioning(curve, model.config.dataset_return_range, output / "return_conditioning.png")
+    plot_return_conditioning(curve, dataset_return_quantiles(model.config), output / "return_conditioning.png")
     video = record_video(model, output / "cheetah.mp4", args.target, max_steps=args.video_steps, progress=not args.no_progress)
+    side_by_side = record_targets_video(model, DEMO_VIDEO_TARGETS, output / "targets.mp4", max_steps=args.video_steps,
+                                        progress=not args.no_progress)
     summary = {
         "target_return": args.target,
         "returns": result.returns.tolist(),
@@ -183,10 +186,11 @@ def _demo(args):
         "d4rl_score": result.mean_score,
         "return_conditioning": {str(r.target_return): r.mean_return for r in curve},
         "video_return": float(video.returns[0]),
+        "targets_video_returns": {str(r.target_return): float(r.returns[0]) for r in side_by_side},
         "seconds": round(time.perf_counter() - start, 1),
     }
     (output / "results.json").write_text(json.dumps(summary, indent=1))
-    print(f"done in {summary['seconds']:.0f} s: {output}/cheetah.mp4, loss.png (in model/), return_conditioning.png, results.json")
+    print(f"done in {summary['seconds']:.0f} s: {output}/cheetah.mp4, targets.mp4, loss.png (in model/), return_conditioning.png, results.json")
 
 
 def _collect(args):

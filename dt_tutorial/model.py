@@ -16,6 +16,7 @@ from transformers import DecisionTransformerConfig, DecisionTransformerModel
 from dt_tutorial.data import Trajectories
 from dt_tutorial.errors import UserError
 
+N_RETURN_QUANTILES = 101  # percentiles 0, 1, ..., 100
 INFERENCE_KEYS = ("state_mean", "state_std", "scale", "context_length", "env_id", "dataset_name")
 
 
@@ -36,6 +37,12 @@ class TrainableDT(DecisionTransformerModel):
     def original_forward(self, **kwargs):
         """The plain DecisionTransformerModel forward (state, action and return predictions), for inference."""
         return super().forward(**kwargs)
+
+    def predict_actions(self, window: dict[str, torch.Tensor]) -> torch.Tensor:
+        """The policy interface (rollout, video, slider): the action for the last step of each window.
+
+        `window` has the collator's keys and layout ([n, K, ...], left padded); returns [n, act_dim]."""
+        return self.original_forward(**window, return_dict=True).action_preds[:, -1]
 
 
 def make_config(
@@ -64,7 +71,15 @@ def make_config(
     config.env_id = env_id or trajectories.env_id
     config.dataset_name = trajectories.name
     config.dataset_return_range = [float(returns.min()), float(returns.max())]
+    # Percentiles 0..100 of the episode returns: where the data lies, for the return-conditioning plot.
+    config.dataset_return_quantiles = np.percentile(returns, np.arange(N_RETURN_QUANTILES)).round(3).tolist()
     return config
+
+
+def dataset_return_quantiles(config) -> np.ndarray | None:
+    """The training data's episode-return percentiles (models saved before they were kept: just min and max)."""
+    quantiles = getattr(config, "dataset_return_quantiles", None) or getattr(config, "dataset_return_range", None)
+    return None if quantiles is None else np.asarray(quantiles, dtype=float)
 
 
 def load_model(run_dir: str | Path) -> TrainableDT:

@@ -59,18 +59,28 @@ def plot_loss(history: list[dict], path=None, title: str = "training loss"):
     return _finish(fig, path)
 
 
-def plot_return_conditioning(results, dataset_return_range=None, path=None):
-    """Achieved vs target return (mean ± std over episodes), with the dataset's return range shaded."""
+def plot_return_conditioning(results, dataset_returns=None, path=None):
+    """Achieved vs target return: every episode as a faint dot, mean ± std per target, the achieved = target
+    diagonal, and beside it where the training data's episode returns lie (`dataset_returns`: returns or their
+    evenly spaced quantiles, e.g. `model.dataset_return_quantiles(config)`) as a histogram on the same y-axis."""
     targets = np.array([r.target_return for r in results])
     means = np.array([r.returns.mean() for r in results])
     stds = np.array([r.returns.std() for r in results])
-    fig, ax = plt.subplots(figsize=(6, 4.5))
-    ax.errorbar(targets, means, yerr=stds, marker="o", capsize=3, label="Decision Transformer")
+    fig, (ax, ax_data) = plt.subplots(1, 2, figsize=(7.5, 4.5), sharey=True, gridspec_kw={"width_ratios": [4, 1]})
+    for r in results:
+        ax.scatter(np.full(len(r.returns), r.target_return), r.returns, s=10, color="tab:blue", alpha=0.25, linewidths=0)
+    ax.errorbar(targets, means, yerr=stds, marker="o", capsize=3, label="mean ± std over episodes")
     lims = [min(targets.min(), means.min(), 0), max(targets.max(), means.max())]
     ax.plot(lims, lims, "k--", alpha=0.5, label="achieved = target")
-    if dataset_return_range is not None:
-        ax.axhspan(*dataset_return_range, color="tab:green", alpha=0.15, label="dataset episode returns")
     ax.set(xlabel="target return (conditioning)", ylabel="achieved return", title=f"return conditioning: {results[0].env_id}")
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
+    if dataset_returns is not None:
+        dataset_returns = np.asarray(dataset_returns, dtype=float)
+        ax_data.hist(dataset_returns, bins=25, orientation="horizontal", color="tab:green", alpha=0.6,
+                     weights=np.full(len(dataset_returns), 1 / len(dataset_returns)))
+        ax_data.set(xlabel="share of episodes", title="training data")
+    else:
+        ax_data.set_axis_off()
+    ax_data.grid(alpha=0.3)
     return _finish(fig, path)

@@ -1,18 +1,19 @@
-"""Run a trained Decision Transformer in its gymnasium env: batched evaluation, D4RL scores.
+"""Run a policy in its gymnasium env: many targets and episodes in one batch, D4RL scores.
 
-Conditioning mirrors training exactly: the last K steps of (return-to-go, state, action, timestep),
-states normalised with the stats saved in the model, the return-to-go starting at
-target / scale and lowered by reward / scale after each step, timesteps clipped to max_ep_len - 1,
-left padding as in the collator. The model runs in eval mode (no dropout) without gradients.
+A policy is any module with the `predict_actions(window)` interface (`TrainableDT`, the BC baseline):
+`window` holds the last K = config.context_length steps of (return-to-go, state, action, timestep) in
+the collator's layout, states normalised with the stats saved in the config, the return-to-go starting
+at target / scale and lowered by reward / scale after each step, timesteps clipped to max_ep_len - 1,
+left padding with the collator's values. The policy runs in eval mode under `torch.inference_mode`.
 
-Differences from the tutorial's loop, on purpose: all episodes advance together (one model call
-per time step for the whole batch); padding uses the collator's values (the tutorial padded
-normalised states and actions with 0 at evaluation, -mean/std and -10 in training; masked
-positions do not change the prediction either way); dropout is off.
+Differences from the tutorial's loop, on purpose: all (target, episode) pairs advance together (one
+policy call per time step for the whole batch); padding uses the collator's values (masked positions do
+not change the prediction); dropout is off.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -23,7 +24,7 @@ from dt_tutorial.collator import PAD_ACTION
 from dt_tutorial.envs import d4rl_score, make_env
 from dt_tutorial.errors import UserError
 from dt_tutorial.model import state_normalisation
-from dt_tutorial.video import make_render_env, render_frame
+from dt_tutorial.render import make_render_env, render_frame
 
 
 @dataclass
@@ -34,6 +35,7 @@ class EvalResult:
     lengths: np.ndarray  # [n_episodes]
     scores: np.ndarray | None  # [n_episodes] D4RL-normalised, None for envs without reference returns
     frames: list[np.ndarray] = field(default_factory=list, repr=False)  # first episode's RGB frames if captured
+    frame_returns: np.ndarray | None = field(default=None, repr=False)  # [n_frames] its return so far at each frame
 
     @property
     def mean_return(self) -> float:
@@ -58,11 +60,11 @@ def resolve_env_id(model, env_id: str | None) -> str:
     return env_id
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def evaluate(
-    model,
+    policy,
     env_id: str | None = None,
-    target_return: float = 12000.0,
+    target_return: float | Sequence[float] = 12000.0,
     n_episodes: int = 10,
     seed: int = 0,
     *,
@@ -71,104 +73,136 @@ def evaluate(
     render_size: tuple[int, int] = (320, 240),
     device: str | torch.device | None = None,
     progress: bool = True,
-) -> EvalResult:
-    """Run `n_episodes` episodes (episode i reset with seed + i) at `target_return`, all in one batch.
+) -> EvalResult | list[EvalResult]:
+    """Run `n_episodes` episodes (episode i reset with seed + i) at each target return, all in one batch.
 
-    `max_steps` caps the episode length (default: the env's time limit). With `capture_video`,
-    the first episode is rendered ((width, height) = `render_size`) and its frames are returned."""
+    A float `target_return` gives one EvalResult, a sequence a list (one per target; targets share start
+    states). `max_steps` caps the episode length (default: the env's time limit). With `capture_video`,
+    episode 0 of each target is rendered ((width, height) = `render_size`) into its result's frames.
+    `device` runs the policy there for the rollout and moves it back after."""
     if n_episodes < 1:
         raise UserError(f"n_episodes must be at least 1, got {n_episodes}")
-    env_id = resolve_env_id(model, env_id)
-    config = model.config
-    width, height = render_size
-    envs = [make_render_env(env_id, width, height) if capture_video and i == 0 else make_env(env_id) for i in range(n_episodes)]
-    state_dim, act_dim = envs[0].observation_space.shape[0], envs[0].action_space.shape[0]
+    one_target = np.ndim(target_return) == 0
+    targets = [float(t) for t in np.atleast_1d(target_return)]
+    if not targets:
+        raise UserError("pass at least one target return")
+    env_id = resolve_env_id(policy, env_id)
+    home = next(policy.parameters()).device
+    device = torch.device(device) if device else home
+    was_training, threads = policy.training, torch.get_num_threads()
+    envs = []
+    try:
+        width, height = render_size
+        for pair in range(len(targets) * n_episodes):  # pair = target index * n_episodes + episode
+            capture = capture_video and pair % n_episodes == 0
+            envs.append(make_render_env(env_id, width, height) if capture else make_env(env_id))
+        _check_dims(policy.config, envs[0], env_id)
+        policy.to(device).eval()
+        # One small forward pass per step: a single torch thread is as fast on an idle CPU and far faster on a busy one.
+        if device.type == "cpu":
+            torch.set_num_threads(1)
+        returns, lengths, frames = _rollout(policy, envs, targets, n_episodes, seed, max_steps, capture_video, device, progress)
+    finally:
+        torch.set_num_threads(threads)
+        for env in envs:
+            env.close()
+        policy.to(home).train(was_training)
+    results = [
+        EvalResult(env_id, target, returns[k], lengths[k], d4rl_score(env_id, returns[k]), *frames[k])
+        for k, target in enumerate(targets)
+    ]
+    return results[0] if one_target else results
+
+
+def _check_dims(config, env, env_id: str) -> None:
+    state_dim, act_dim = env.observation_space.shape[0], env.action_space.shape[0]
     if (state_dim, act_dim) != (config.state_dim, config.act_dim):
         raise UserError(
             f"the model was trained on states of size {config.state_dim} and actions of size {config.act_dim}, "
             f"but {env_id} has {state_dim} and {act_dim}: evaluate it in the env it was trained for"
         )
+
+
+def _rollout(policy, envs, targets, n_episodes, seed, max_steps, capture_video, device, progress):
+    """Step every env until it ends; returns (returns, lengths) as [n_targets, n_episodes] and per target the
+    captured (frames, return so far at each frame), or ([], None)."""
+    config, n = policy.config, len(envs)
+    K, scale = config.context_length, config.scale
     horizon = max_steps or envs[0].spec.max_episode_steps or config.max_ep_len
-    scale = config.scale
     mean, std = state_normalisation(config)
-    was_training = model.training
-    model.eval()
-    device = torch.device(device) if device else next(model.parameters()).device
-
-    # Histories of every episode: row t holds step t. [n_episodes, horizon + 1, ...]
-    states = np.zeros((n_episodes, horizon + 1, state_dim), dtype=np.float32)
-    actions = np.zeros((n_episodes, horizon + 1, act_dim), dtype=np.float32)
-    rtg = np.zeros((n_episodes, horizon + 1), dtype=np.float32)
-    returns = np.zeros(n_episodes)
-    lengths = np.zeros(n_episodes, dtype=np.int64)
-    for i, env in enumerate(envs):
-        obs, _ = env.reset(seed=seed + i)
-        states[i, 0] = (obs - mean) / std
-    rtg[:, 0] = target_return / scale
-    frames = [render_frame(envs[0])] if capture_video else []
-    active = np.arange(n_episodes)
-    pad_state = (0.0 - mean) / std
-    # One small forward pass per step: a single torch thread is as fast on an idle CPU and far faster on a busy one.
-    threads = torch.get_num_threads()
-    if device.type == "cpu":
-        torch.set_num_threads(1)
-    try:
-        for t in tqdm(range(horizon), desc=f"evaluating {env_id}", unit="step", disable=not progress, leave=False):
-            chosen = _next_actions(model, states, actions, rtg, active, t, pad_state, device)
-            still_running = []
-            for row, i in enumerate(active):
-                obs, reward, terminated, truncated, _ = envs[i].step(chosen[row])
-                actions[i, t] = chosen[row]
-                states[i, t + 1] = (obs - mean) / std
-                rtg[i, t + 1] = rtg[i, t] - reward / scale
-                returns[i] += reward
-                lengths[i] += 1
-                if capture_video and i == 0:
-                    frames.append(render_frame(envs[0]))
-                if not (terminated or truncated):
-                    still_running.append(i)
-            active = np.array(still_running, dtype=np.int64)
-            if len(active) == 0:
-                break
-    finally:
-        torch.set_num_threads(threads)
-    for env in envs:
-        env.close()
-    model.train(was_training)
-    scores = d4rl_score(env_id, returns)
-    return EvalResult(env_id, float(target_return), returns, lengths, scores, frames)
+    history = _History(n, horizon, K, config, mean, std, device)
+    for pair, env in enumerate(envs):
+        obs, _ = env.reset(seed=seed + pair % n_episodes)
+        history.states[pair, K - 1] = torch.from_numpy((obs - mean) / std)
+    history.rtg[:, K - 1, 0] = torch.tensor(np.repeat(targets, n_episodes) / scale, dtype=torch.float32)
+    captured = [pair for pair in range(n) if capture_video and pair % n_episodes == 0]
+    frames = {pair: [render_frame(envs[pair])] for pair in captured}
+    frame_returns = {pair: [0.0] for pair in captured}
+    returns, lengths = np.zeros(n), np.zeros(n, dtype=np.int64)
+    active = np.arange(n)
+    for t in tqdm(range(horizon), desc=f"evaluating {envs[0].spec.id}", unit="step", disable=not progress, leave=False):
+        chosen = policy.predict_actions(history.window(t, active)).float().cpu().numpy()  # [n_active, act_dim]
+        observations, rewards, still_running = np.empty((len(active), mean.shape[0])), np.empty(len(active)), []
+        for row, pair in enumerate(active):
+            obs, rewards[row], terminated, truncated, _ = envs[pair].step(chosen[row])
+            observations[row] = obs
+            if pair in frames:
+                frames[pair].append(render_frame(envs[pair]))
+                frame_returns[pair].append(returns[pair] + rewards[row])
+            if not (terminated or truncated):
+                still_running.append(row)
+        returns[active] += rewards
+        lengths[active] += 1
+        history.record(t, active, chosen, (observations - mean) / std, rewards / scale)
+        active = active[still_running]
+        if len(active) == 0:
+            break
+    shape = (len(targets), n_episodes)
+    captures = [(frames[p], np.array(frame_returns[p])) if p in frames else ([], None) for p in range(0, n, n_episodes)]
+    return returns.reshape(shape), lengths.reshape(shape), captures
 
 
-def _next_actions(model, states, actions, rtg, active, t: int, pad_state: np.ndarray, device) -> np.ndarray:
-    """The model's action at step t for the `active` episodes, from their last K steps, padded like the collator.
+class _History:
+    """Every episode's steps in preallocated tensors on the policy's device, K - 1 padding rows first.
 
-    states [n_episodes, T, state_dim] (normalised), actions [.., act_dim], rtg [n_episodes, T] (scaled) hold
-    every episode's history; returns [n_active, act_dim]."""
-    config = model.config
-    K = config.context_length
-    lo, n_real = max(0, t + 1 - K), min(t + 1, K)
-    n_pad, n = K - n_real, len(active)
-    window = {
-        "states": _left_pad(states[active, lo : t + 1], n_pad, pad_state),  # [n, K, state_dim]
-        "actions": _left_pad(actions[active, lo : t + 1], n_pad, PAD_ACTION),  # [n, K, act_dim]
-        "returns_to_go": _left_pad(rtg[active, lo : t + 1, None], n_pad, 0.0),  # [n, K, 1]
-        "timesteps": _left_pad(np.minimum(np.arange(lo, t + 1), config.max_ep_len - 1)[None], n_pad, 0).repeat(n, 0),
-        "attention_mask": _left_pad(np.ones((n, n_real), np.float32), n_pad, 0.0),  # [n, K]
-        "rewards": np.zeros((n, K, 1), np.float32),  # the DT ignores rewards; its signature wants them
-    }
-    output = model.original_forward(**{k: torch.from_numpy(v).to(device) for k, v in window.items()}, return_dict=True)
-    return output.action_preds[:, -1].float().cpu().numpy()
+    Row K - 1 + t holds step t, so the window of step t is rows t .. t + K - 1, already left padded with
+    the collator's values (padding: state 0 normalised, action PAD_ACTION, return-to-go 0, timestep 0, mask 0)."""
+
+    def __init__(self, n: int, horizon: int, K: int, config, mean, std, device):
+        rows = K + horizon
+        self.K = K
+        self.states = torch.empty((n, rows, config.state_dim), device=device)  # [n, rows, state_dim]
+        self.states[:, : K - 1] = torch.from_numpy((0.0 - mean) / std).to(device)
+        self.actions = torch.zeros((n, rows, config.act_dim), device=device)  # [n, rows, act_dim]; the current step's action is 0
+        self.actions[:, : K - 1] = PAD_ACTION
+        self.rtg = torch.zeros((n, rows, 1), device=device)  # [n, rows, 1]
+        steps = torch.arange(rows, device=device) - (K - 1)
+        self.timesteps = steps.clamp(0, config.max_ep_len - 1)  # [rows]
+        self.mask = (steps >= 0).float()  # [rows]
+        self.rewards = torch.zeros((n, K, 1), device=device)  # the DT ignores rewards; its signature wants them
+
+    def window(self, t: int, active: np.ndarray) -> dict[str, torch.Tensor]:
+        """The collator-layout window of step t for the `active` pairs: [n_active, K, ...]."""
+        n, rows = len(active), slice(t, t + self.K)
+        pick = slice(None) if n == len(self.states) else torch.from_numpy(active).to(self.states.device)
+        return {
+            "states": self.states[pick, rows],  # [n, K, state_dim]
+            "actions": self.actions[pick, rows],  # [n, K, act_dim]
+            "rewards": self.rewards[:n],  # [n, K, 1]
+            "returns_to_go": self.rtg[pick, rows],  # [n, K, 1]
+            "timesteps": self.timesteps[rows].expand(n, -1),  # [n, K]
+            "attention_mask": self.mask[rows].expand(n, -1),  # [n, K]
+        }
+
+    def record(self, t: int, active: np.ndarray, actions, next_states, scaled_rewards) -> None:
+        """Store step t's actions and step t + 1's states and returns-to-go for the `active` pairs."""
+        device, row = self.states.device, self.K - 1 + t
+        pick = torch.from_numpy(active).to(device)
+        self.actions[pick, row] = torch.from_numpy(actions).to(device)
+        self.states[pick, row + 1] = torch.from_numpy(next_states.astype(np.float32)).to(device)
+        self.rtg[pick, row + 1, 0] = self.rtg[pick, row, 0] - torch.from_numpy(scaled_rewards.astype(np.float32)).to(device)
 
 
-def _left_pad(window: np.ndarray, n_pad: int, value) -> np.ndarray:
-    """Prepend `n_pad` steps filled with `value` along axis 1 of [batch, steps, ...]."""
-    if n_pad == 0:
-        return np.ascontiguousarray(window)
-    pad = np.empty((window.shape[0], n_pad) + window.shape[2:], dtype=window.dtype)
-    pad[...] = value
-    return np.concatenate([pad, window], axis=1)
-
-
-def return_conditioning(model, targets, n_episodes: int = 5, seed: int = 0, **kwargs) -> list[EvalResult]:
-    """Evaluate at several target returns: the Decision Transformer paper's achieved-vs-target curve."""
-    return [evaluate(model, target_return=float(target), n_episodes=n_episodes, seed=seed, **kwargs) for target in targets]
+def return_conditioning(policy, targets, n_episodes: int = 5, seed: int = 0, **kwargs) -> list[EvalResult]:
+    """Evaluate at several target returns in one batch: the Decision Transformer paper's achieved-vs-target curve."""
+    return evaluate(policy, target_return=[float(t) for t in targets], n_episodes=n_episodes, seed=seed, **kwargs)

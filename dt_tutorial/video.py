@@ -1,72 +1,16 @@
-"""Render an episode to frames, write mp4/gif, show it inline in Jupyter/Colab.
+"""Write mp4/gif, read them back, show them inline in Jupyter/Colab, record a policy's episode.
 
-MuJoCo picks its OpenGL backend from MUJOCO_GL when it is first imported. With no display,
-`choose_gl_backend()` (called when dt_tutorial is imported) sets EGL if libEGL is installed,
-else OSMesa if libOSMesa is, and leaves a value the user already set alone.
+Rendering itself (OpenGL backend, render env, frames) lives in `render`; this module writes files.
 """
 
 from __future__ import annotations
 
-import ctypes.util
-import os
-import sys
 from pathlib import Path
 
 import numpy as np
 
-from dt_tutorial.envs import make_env
 from dt_tutorial.errors import UserError
-
-INSTALL_HINT = (
-    "no OpenGL backend for headless MuJoCo rendering: install EGL or OSMesa "
-    "(Debian/Ubuntu/Colab: apt-get install -y libegl1 libosmesa6) or set MUJOCO_GL to a working backend"
-)
-
-
-def choose_gl_backend() -> str | None:
-    """Set MUJOCO_GL for headless Linux (egl, else osmesa) unless already set; return the choice."""
-    if "MUJOCO_GL" in os.environ:
-        return os.environ["MUJOCO_GL"]
-    if not sys.platform.startswith("linux") or os.environ.get("DISPLAY"):
-        return None  # a desktop: MuJoCo's default (GLFW) works
-    for backend, library in (("egl", "EGL"), ("osmesa", "OSMesa")):
-        if ctypes.util.find_library(library):
-            os.environ["MUJOCO_GL"] = backend
-            if backend == "osmesa":
-                os.environ.setdefault("PYOPENGL_PLATFORM", "osmesa")
-            return backend
-    return None
-
-
-FLOOR_SCALE = 50
-SHADOW_MAP_SIZE = 1024  # MuJoCo's default 4096² shadow map makes CPU rendering ~2.5x slower, for no visible gain here
-
-
-def make_render_env(env_id: str, width: int = 320, height: int = 240):
-    """An env that renders RGB frames of `width` x `height`."""
-    # "track" follows the body (gymnasium's locomotion XMLs all have it); gymnasium 1.4's default free camera
-    # stays where the episode started, so a running cheetah leaves the picture within a second.
-    import mujoco  # after choose_gl_backend() has set MUJOCO_GL (dt_tutorial's import does)
-
-    env = make_env(env_id, render_mode="rgb_array", width=width, height=height, camera_name="track")
-    model = env.unwrapped.model
-    model.vis.quality.shadowsize = SHADOW_MAP_SIZE  # read when the renderer is first made
-    # The floor is drawn 40 m wide; an expert cheetah leaves it after ~4 s. Draw it 50x larger, with the
-    # same checker size (planes collide as infinite planes anyway, so the physics does not change).
-    floors = np.flatnonzero(model.geom_type == mujoco.mjtGeom.mjGEOM_PLANE)
-    model.geom_size[floors, :2] *= FLOOR_SCALE
-    model.mat_texrepeat[model.geom_matid[floors][model.geom_matid[floors] >= 0]] *= FLOOR_SCALE
-    return env
-
-
-def render_frame(env) -> np.ndarray:
-    """env.render() -> [height, width, 3] uint8, with the missing-OpenGL failure turned into one clear error."""
-    if env.render_mode != "rgb_array":
-        raise UserError(f"the env was made with render_mode={env.render_mode!r}, not render_mode='rgb_array': it returns no frames")
-    try:
-        return env.render()
-    except Exception as err:  # GLFW, EGL and OSMesa each fail with their own exception types
-        raise UserError(f"{INSTALL_HINT} ({type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''})") from None
+from dt_tutorial.rollout import evaluate
 
 
 def check_video_path(path: str | Path) -> None:
@@ -112,11 +56,53 @@ def show_video(path: str | Path, width: int = 480):
 
 
 def record_video(model, path: str | Path, target_return: float = 12000.0, seed: int = 0, *, env_id: str | None = None,
-                 max_steps: int | None = None, render_size: tuple[int, int] = (320, 240), fps: int = 20, progress: bool = True):
+                 max_steps: int | None = None, render_size: tuple[int, int] = (320, 240), fps: int = 20,
+                 device: str | None = None, progress: bool = True):
     """Run one episode at `target_return` (in `env_id`, default the model's), write its video to `path`; returns the EvalResult."""
-    from dt_tutorial.rollout import evaluate
-
     result = evaluate(model, env_id, target_return, n_episodes=1, seed=seed, max_steps=max_steps,
-                      capture_video=True, render_size=render_size, progress=progress)
+                      capture_video=True, render_size=render_size, device=device, progress=progress)
     write_video(result.frames, path, fps=fps)
     return result
+
+
+def record_targets_video(policy, targets, path: str | Path, seed: int = 0, *, env_id: str | None = None,
+                         max_steps: int | None = None, render_size: tuple[int, int] = (320, 240), fps: int = 20,
+                         progress: bool = True):
+    """One episode per target, all in one batch, written as ONE video whose frame shows the episodes side by side
+    (a grid beyond 4), each panel labelled with its target and the return so far; returns the EvalResults."""
+    check_video_path(path)
+    results = evaluate(policy, env_id, [float(t) for t in targets], n_episodes=1, seed=seed, max_steps=max_steps,
+                       capture_video=True, render_size=render_size, progress=progress)
+    n_frames = max(len(r.frames) for r in results)
+    grid = [
+        tile_panels([_labelled(r, min(i, len(r.frames) - 1)) for r in results])  # an ended episode holds its last frame
+        for i in range(n_frames)
+    ]
+    write_video(grid, path, fps=fps)
+    return results
+
+
+def tile_panels(panels: list[np.ndarray]) -> np.ndarray:
+    """Equal-size panels [height, width, 3] in one row (up to 4) or a near-square grid, empty cells black."""
+    cols = len(panels) if len(panels) <= 4 else int(np.ceil(np.sqrt(len(panels))))
+    rows = -(-len(panels) // cols)
+    height, width, _ = panels[0].shape
+    grid = np.zeros((rows * height, cols * width, 3), np.uint8)
+    for i, panel in enumerate(panels):
+        r, c = divmod(i, cols)
+        grid[r * height : (r + 1) * height, c * width : (c + 1) * width] = panel
+    return grid
+
+
+def _labelled(result, frame: int) -> np.ndarray:
+    """The episode's frame with "target T / return R" drawn in its top-left corner."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    image = Image.fromarray(result.frames[frame])
+    draw = ImageDraw.Draw(image)
+    font = ImageFont.load_default(size=max(12, image.height // 15))
+    text = f"target {result.target_return:.0f}\nreturn {result.frame_returns[frame]:.0f}"
+    box = draw.multiline_textbbox((6, 4), text, font=font)
+    draw.rectangle((box[0] - 3, box[1] - 2, box[2] + 3, box[3] + 3), fill=(0, 0, 0))
+    draw.multiline_text((6, 4), text, font=font, fill=(255, 255, 255))
+    return np.asarray(image)

@@ -21,7 +21,7 @@ from dt_tutorial.rollout import evaluate
 TINY = Sizes(
     n_episodes=6, episode_len=50, batch_size=8, collator_batches_ours=4, collator_batches_tutorial=2,
     train_steps_ours=4, train_steps_tutorial=4, train_warmup=1, train_repeats=1, eval_episodes=2, eval_steps=5,
-    render_frames=2, render_sizes=((64, 48),),
+    render_frames=2, render_sizes=((64, 48),), sweep_targets=(0, 12000), sweep_repeats=1,
 )
 
 
@@ -96,7 +96,9 @@ def test_speed_sections_run_on_tiny_sizes(one_thread, monkeypatch):
     assert results["evaluation"]["ours_s"] > 0 and results["evaluation"]["tutorial_no_grad_s"] > 0
     assert set(results["rendering"]["fps"]) == {"64x48", "64x48, gymnasium default shadow map"}
     table = format_table(table_rows(results))
-    for measure in ("collator: one batch of 8", "training: peak RSS", "evaluation: 2 episodes x 5 steps", "render_frame 64x48"):
+    assert results["evaluation"]["sweep"]["one_batch_s"] > 0 and results["evaluation"]["sweep"]["per_target_s"] > 0
+    for measure in ("collator: one batch of 8", "training: peak RSS", "evaluation: 2 episodes x 5 steps", "render_frame 64x48",
+                    "evaluation: 2 targets x 2 episodes, one batch vs a call per target"):
         assert measure in table
     assert len(load_synthetic(TINY.n_episodes, TINY.episode_len)) == TINY.n_episodes  # cached by the run
 

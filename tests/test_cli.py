@@ -124,3 +124,5 @@ def test_demo_end_to_end(tmp_path):
     assert len(results["returns"]) == 2 and results["target_return"] == 12000
     assert sorted(map(float, results["return_conditioning"])) == [0, 3000, 6000, 9000, 12000]
     assert read_video(out / "cheetah.mp4").shape == (11, 240, 320, 3)
+    assert read_video(out / "targets.mp4").shape == (11, 240, 3 * 320, 3)  # one panel per DEMO_VIDEO_TARGETS
+    assert sorted(map(float, results["targets_video_returns"])) == [2000, 6000, 12000]

@@ -7,6 +7,7 @@ last float32 bit, and MuJoCo then integrates from a state that differs by that r
 
 from __future__ import annotations
 
+import gymnasium as gym
 import numpy as np
 import pytest
 import torch
@@ -14,6 +15,7 @@ from _helpers import cheetah_model, cheetah_run, hopper_model, hopper_run, one_t
 from conftest import raises_one_line
 
 from dt_tutorial.envs import make_env
+from dt_tutorial import rollout
 from dt_tutorial.rollout import evaluate, return_conditioning
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -144,8 +146,65 @@ def test_unknown_env_and_bad_episode_count_are_user_errors(cheetah_model):
         evaluate(cheetah_model, n_episodes=0, progress=False)
 
 
-def test_return_conditioning_runs_each_target(cheetah_model):
+def test_many_targets_in_one_batch_match_per_target_calls(cheetah_model):
+    targets = [0, 6000, 12000]
+    batched = evaluate(cheetah_model, target_return=targets, n_episodes=2, seed=3, max_steps=40, progress=False)
+    assert [r.target_return for r in batched] == [0.0, 6000.0, 12000.0]
+    for target, result in zip(targets, batched):
+        single = evaluate(cheetah_model, target_return=target, n_episodes=2, seed=3, max_steps=40, progress=False)
+        np.testing.assert_allclose(result.returns, single.returns, rtol=RTOL, atol=ATOL)
+        assert result.lengths.tolist() == single.lengths.tolist() == [40, 40]
+    assert len({tuple(r.returns.round(4)) for r in batched}) == 3  # the target changes the actions
+
+
+def test_return_conditioning_is_the_one_batch_sweep(cheetah_model):
     curve = return_conditioning(cheetah_model, [0, 6000], n_episodes=2, seed=3, max_steps=10, progress=False)
+    sweep = evaluate(cheetah_model, target_return=[0, 6000], n_episodes=2, seed=3, max_steps=10, progress=False)
     assert [r.target_return for r in curve] == [0.0, 6000.0]
-    same_target = evaluate(cheetah_model, target_return=6000, n_episodes=2, seed=3, max_steps=10, progress=False)
-    np.testing.assert_allclose(curve[1].returns, same_target.returns, rtol=RTOL, atol=ATOL)
+    for a, b in zip(curve, sweep):
+        np.testing.assert_array_equal(a.returns, b.returns)
+
+
+class _ClosingWatch(gym.Wrapper):
+    """A real env that remembers whether it was closed."""
+
+    opened: list = []
+
+    def __init__(self, env):
+        super().__init__(env)
+        self.closed = False
+        _ClosingWatch.opened.append(self)
+
+    def close(self):
+        self.closed = True
+        super().close()
+
+
+@pytest.mark.parametrize("start_in_train_mode", [True, False])
+def test_a_failing_rollout_closes_envs_and_restores_mode_and_threads(cheetah_model, monkeypatch, start_in_train_mode):
+    monkeypatch.setattr(rollout, "make_env", lambda env_id: _ClosingWatch(make_env(env_id)))
+    _ClosingWatch.opened = []
+    real_predict = cheetah_model.predict_actions
+    # A policy bug: actions of the wrong size, which the MuJoCo env refuses at its first step.
+    monkeypatch.setattr(cheetah_model, "predict_actions", lambda window: real_predict(window)[:, :2])
+    cheetah_model.train(start_in_train_mode)
+    torch.set_num_threads(2)
+    try:
+        with pytest.raises(ValueError):
+            evaluate(cheetah_model, target_return=[0, 6000], n_episodes=2, max_steps=5, progress=False)
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(1)
+    assert len(_ClosingWatch.opened) == 4 and all(env.closed for env in _ClosingWatch.opened)
+    assert cheetah_model.training is start_in_train_mode
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_device_runs_the_policy_there_and_moves_it_back(cheetah_model):
+    seen = []
+    cheetah_model.encoder.register_forward_hook(lambda module, args, out: seen.append(out.last_hidden_state.device.type))
+    on_cpu = evaluate(cheetah_model, n_episodes=2, max_steps=10, progress=False)
+    on_gpu = evaluate(cheetah_model, n_episodes=2, max_steps=10, device="cuda", progress=False)
+    assert seen == ["cpu"] * 10 + ["cuda"] * 10
+    assert next(cheetah_model.parameters()).device.type == "cpu"
+    np.testing.assert_allclose(on_gpu.returns, on_cpu.returns, rtol=1e-3)

@@ -9,7 +9,8 @@ from conftest import raises_one_line
 
 from dt_tutorial.envs import make_env
 from dt_tutorial.rollout import evaluate
-from dt_tutorial.video import read_video, record_video, render_frame, write_video
+from dt_tutorial.render import render_frame
+from dt_tutorial.video import read_video, record_targets_video, record_video, tile_panels, write_video
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -75,7 +76,7 @@ def _body_pixels(frame: np.ndarray) -> float:
 
 def test_the_camera_follows_the_running_cheetah():
     from dt_tutorial.policies import Actor
-    from dt_tutorial.video import make_render_env
+    from dt_tutorial.render import make_render_env
 
     env = make_render_env("HalfCheetah-v5")
     expert = Actor.shipped("tqc", deterministic=True)
@@ -87,3 +88,28 @@ def test_the_camera_follows_the_running_cheetah():
     assert _body_pixels(first) > 0.005
     assert _body_pixels(render_frame(env)) > 0.005  # still in the picture
     env.close()
+
+
+def test_targets_video_shows_one_labelled_panel_per_target(cheetah_model, tmp_path):
+    path = tmp_path / "targets.mp4"
+    results = record_targets_video(cheetah_model, [0, 6000, 12000], path, seed=1, max_steps=8, render_size=(160, 120), progress=False)
+    video = read_video(path)
+    assert video.shape == (9, 120, 3 * 160, 3)
+    # frame 0: the same start state in every panel, so only the labels (top-left corner) tell them apart
+    panels = [video[0, :, k * 160 : (k + 1) * 160].astype(int) for k in range(3)]  # [120, 160, rgb]
+    for i, a in enumerate(panels):
+        for b in panels[i + 1 :]:
+            assert np.abs(a[:30, :110] - b[:30, :110]).mean() > 3  # each label names its own target
+            assert np.abs(a[60:] - b[60:]).mean() < 3  # the scene below the label is the same
+    for result in results:  # the label's return is the episode's return at the last frame
+        assert result.frame_returns[-1] == pytest.approx(result.returns[0])
+        assert len(result.frames) == 9
+    one = evaluate(cheetah_model, target_return=6000, n_episodes=1, seed=1, max_steps=8, progress=False)
+    assert results[1].returns[0] == pytest.approx(one.returns[0], rel=1e-5)
+
+
+def test_tile_panels_fills_a_grid_beyond_four():
+    panels = [np.full((4, 6, 3), 10 * (i + 1), np.uint8) for i in range(5)]
+    grid = tile_panels(panels)
+    assert grid.shape == (2 * 4, 3 * 6, 3)  # 3 columns, 2 rows
+    assert grid[4, 0, 0] == 40 and grid[4, 6, 0] == 50 and grid[4, 12, 0] == 0  # row 2: panels 4, 5, an empty cell
