@@ -201,7 +201,8 @@ def steps_per_epoch(n_episodes: int, batch_size: int, world_size: int = 1) -> in
 def make_trainer(trajectories: Trajectories, config: TrainConfig, output_dir: str | Path, *, progress: bool = True) -> Trainer:
     """The `Trainer`, model and collator for `trajectories`, with `config`'s settings."""
     check_config(config)
-    precision = resolve_precision(config.precision, training_device(config))
+    device = training_device(config)
+    precision = resolve_precision(config.precision, device)
     args = TrainingArguments(
         output_dir=str(output_dir),
         remove_unused_columns=False,  # the collator builds the batch; keep the Trainer from dropping "columns"
@@ -219,7 +220,7 @@ def make_trainer(trajectories: Trajectories, config: TrainConfig, output_dir: st
         save_steps=config.save_steps,
         save_total_limit=2,
         seed=config.seed,
-        use_cpu=config.device == "cpu",
+        use_cpu=device == "cpu",  # also what lets accelerate autocast bf16 on a CPU
         bf16=precision == "bf16",  # autocast via accelerate; weights and optimizer stay fp32
         fp16=precision == "fp16",  # CUDA autocast + dynamic loss scaling
         report_to="none",
