@@ -16,6 +16,7 @@ from benchmarks.tutorial import TutorialCollator, tutorial_episode
 from dt_tutorial.collator import DecisionTransformerGymDataCollator
 from dt_tutorial.data import Trajectories
 from dt_tutorial.envs import make_env
+from dt_tutorial.precision import resolve_precision
 from dt_tutorial.rollout import evaluate
 
 TINY = Sizes(
@@ -88,15 +89,16 @@ def test_speed_sections_run_on_tiny_sizes(one_thread, monkeypatch):
     assert set(results) == set(SECTIONS)
     assert results["collator"]["n_steps"] == 300 and results["collator"]["batch_ratio"] > 0
     training = results["training"]
-    for pipeline in ("tutorial", "ours", "floor"):
+    for pipeline in ("tutorial", "ours", "ours-auto", "floor"):
         run = training[pipeline]
         assert run["steps"] == (TINY.train_steps_tutorial if pipeline == "tutorial" else TINY.train_steps_ours)
         assert run["steps_per_s"] > 0 and run["peak_rss_mb"] > 0
     assert training["tutorial"]["n_parameters"] > training["ours"]["n_parameters"]  # the blog's max_ep_len=4096 embedding
+    assert (training["ours"]["precision"], training["ours-auto"]["precision"]) == ("fp32", resolve_precision("auto", "cpu"))
     assert results["evaluation"]["ours_s"] > 0 and results["evaluation"]["tutorial_no_grad_s"] > 0
     assert set(results["rendering"]["fps"]) == {"64x48", "64x48, gymnasium default shadow map"}
     table = format_table(table_rows(results))
-    for measure in ("collator: one batch of 8", "training: peak RSS", "evaluation: 2 episodes x 5 steps", "render_frame 64x48"):
+    for measure in ("collator: one batch of 8", "training: peak RSS", "training: steps/s in precision auto", "evaluation: 2 episodes x 5 steps", "render_frame 64x48"):
         assert measure in table
     assert len(load_synthetic(TINY.n_episodes, TINY.episode_len)) == TINY.n_episodes  # cached by the run
 
