@@ -2,7 +2,7 @@
 
     python -m benchmarks.budget OUT_JSON [--dataset bundled-expert --steps 100000 --seconds 240 --precision auto]
 
-The learning-rate schedule is the full budget's; `--seconds` stops the run early (a device session is short)
+The bundled data are HalfCheetah-v5 episodes (the evaluation env). The learning-rate schedule is the full budget's; `--seconds` stops the run early (a device session is short)
 and the result projects the full budget's time from the measured rate. Then a 10-episode evaluation of the
 model as it stands, timed. Settings for a fast run on a GPU: no checkpoints, a loss log every 1,000 steps
 (the Trainer reads the loss back to the host only when it logs), pinned memory, the precision's autocast.
@@ -18,6 +18,7 @@ import time
 import torch
 from transformers import TrainerCallback
 
+from dt_tutorial.collect import BUNDLED_ENV_ID
 from dt_tutorial.data import Trajectories, load_episodes
 from dt_tutorial.precision import resolve_precision
 from dt_tutorial.rollout import evaluate
@@ -60,7 +61,7 @@ def run_budget(dataset: str, steps: int, seconds: float, precision: str, eval_ep
     rate = (done - deadline.first_step) / (end - deadline.first_step_end)
     model = trainer.model.eval()
     eval_start = time.perf_counter()
-    result = evaluate(model, target_return=12000.0, n_episodes=eval_episodes, progress=False)
+    result = evaluate(model, BUNDLED_ENV_ID, target_return=12000.0, n_episodes=eval_episodes, progress=False)
     return {
         "dataset": dataset, "n_episodes": data.n_episodes, "data_s": round(data_s, 1),
         "device": str(trainer.args.device), "precision": resolve_precision(precision, training_device(config)),

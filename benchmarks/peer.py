@@ -38,13 +38,16 @@ def peer_venv() -> Path:
     return python
 
 
-def export_episodes(data: Trajectories, path: Path) -> Path:
-    """The flat arrays in d3rlpy's MDPDataset layout: every episode ends in a timeout (HalfCheetah never terminates)."""
+def export_episodes(data: Trajectories, path: Path, time_limit: int = 1000) -> Path:
+    """The flat arrays in d3rlpy's MDPDataset layout: an episode shorter than the env's time limit ended in a
+    terminal state (e.g. Hopper fell), the others in a timeout (HalfCheetah always)."""
     ends = data.episode_starts + data.episode_lengths - 1
-    timeouts = np.zeros(data.n_steps, dtype=np.float32)
-    timeouts[ends] = 1.0
+    terminal = data.episode_lengths < time_limit
+    terminals, timeouts = np.zeros(data.n_steps, dtype=np.float32), np.zeros(data.n_steps, dtype=np.float32)
+    terminals[ends[terminal]] = 1.0
+    timeouts[ends[~terminal]] = 1.0
     np.savez(path, observations=data.observations, actions=data.actions, rewards=data.rewards,
-             terminals=np.zeros(data.n_steps, dtype=np.float32), timeouts=timeouts)
+             terminals=terminals, timeouts=timeouts)
     return path
 
 

@@ -217,6 +217,7 @@ def make_trainer(trajectories: Trajectories, config: TrainConfig, output_dir: st
         max_grad_norm=config.max_grad_norm,
         logging_steps=config.logging_steps,
         logging_first_step=True,
+        logging_nan_inf_filter=False,  # its per-step isnan(loss) check is a GPU->host sync every step; a NaN loss shows in the log
         save_steps=config.save_steps,
         save_total_limit=2,
         seed=config.seed,

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from benchmarks.__main__ import build_parser
+from benchmarks.peer import export_episodes
 from benchmarks.quality import PARTS, QualitySettings, run_quality
 from benchmarks.speed import SECTIONS, Sizes, format_table, run_speed, table_rows, untrained_model
 from benchmarks.synthetic import ACT_DIM, STATE_DIM, load_synthetic, synthetic_episodes
@@ -131,3 +132,16 @@ def test_cli_parses_quality_settings_and_rejects_unknown_sections():
     assert build_parser().parse_args(["--quality"]).quality == PARTS
     with pytest.raises(SystemExit):
         build_parser().parse_args(["--only", "collator,nonsense"])
+
+
+def test_peer_export_ends_every_episode_in_a_terminal_or_a_timeout(hopper, tmp_path):
+    """Hopper's random-policy episodes fall (terminal); with a time limit below their length they time out."""
+    ends = hopper.episode_starts + hopper.episode_lengths - 1
+    arrays = np.load(export_episodes(hopper, tmp_path / "falls.npz"))
+    np.testing.assert_array_equal(np.flatnonzero(arrays["terminals"]), ends)
+    assert not arrays["timeouts"].any()
+    arrays = np.load(export_episodes(hopper, tmp_path / "limited.npz", time_limit=1))
+    np.testing.assert_array_equal(np.flatnonzero(arrays["timeouts"]), ends)
+    assert not arrays["terminals"].any()
+    np.testing.assert_array_equal(arrays["observations"], hopper.observations)
+    assert len(arrays["actions"]) == len(arrays["rewards"]) == len(arrays["terminals"]) == hopper.n_steps

@@ -123,4 +123,7 @@ def test_demo_end_to_end(tmp_path):
     results = json.loads((out / "results.json").read_text())
     assert len(results["returns"]) == 2 and results["target_return"] == 12000
     assert sorted(map(float, results["return_conditioning"])) == [0, 3000, 6000, 9000, 12000]
+    phases = results["phase_seconds"]
+    assert set(phases) == {"data_and_setup", "training", "evaluation", "sweep", "video"}
+    assert phases["training"] > 0 and sum(phases.values()) <= results["seconds"] + 0.5
     assert read_video(out / "cheetah.mp4").shape == (11, 240, 320, 3)
