@@ -3,6 +3,7 @@
     python -m benchmarks                 # the speed table of BENCHMARKS.md (several minutes)
     python -m benchmarks --quick         # smaller sizes, a few minutes on 2 cores
     python -m benchmarks --only training --profile
+    python -m benchmarks --peer d3rlpy --peer-steps 200   # d3rlpy's DecisionTransformer, its own venv (made once)
     python -m benchmarks --quality expert,mixed,demo --preset demo --max-steps 3000 --out outputs/quality.json
 """
 
@@ -35,6 +36,11 @@ def build_parser() -> argparse.ArgumentParser:
     speed.add_argument("--only", type=_csv(str, SECTIONS), default=SECTIONS, help=f"comma-separated sections: {','.join(SECTIONS)}")
     speed.add_argument("--profile", action="store_true", help="also print cProfile's top entries for each measured pipeline")
     speed.add_argument("--json", type=Path, help="write the raw results and machine info here")
+    peer = parser.add_argument_group("peer library")
+    peer.add_argument("--peer", choices=["d3rlpy"], help="instead: time d3rlpy's DecisionTransformer with matched settings")
+    peer.add_argument("--peer-dataset", default="bundled-expert", help="episodes for the peer (default bundled-expert)")
+    peer.add_argument("--peer-steps", type=int, default=200, help="the peer's optimizer steps (its cosine schedule spans them)")
+    peer.add_argument("--peer-eval-max-steps", type=int, default=1000, help="cap on the peer's evaluation episode length")
     quality = parser.add_argument_group("learning quality (slow: trains models)")
     quality.add_argument("--quality", nargs="?", const=PARTS, type=_csv(str, PARTS), help=f"run these parts instead: {','.join(PARTS)} (default all)")
     quality.add_argument("--preset", choices=["tutorial", "demo", "tiny"], help="training preset for every part (default: per part)")
@@ -55,6 +61,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> None:
     args = build_parser().parse_args(argv)
+    if args.peer:
+        from benchmarks.peer import format_peer, run_peer
+
+        machine = machine_info()
+        print(format_machine(machine))
+        result = run_peer(args.peer_dataset, args.peer_steps, args.eval_episodes, args.peer_eval_max_steps)
+        print(format_peer(result) + f"\nload average before {machine['load_average']}, after {machine_info()['load_average']}")
+        if args.json:
+            args.json.write_text(json.dumps({"machine": machine, "peer": result}, indent=1))
+        return
     if args.quality:
         from benchmarks.quality import QualitySettings, run_quality
 

@@ -126,7 +126,8 @@ def run_training_worker(pipeline: str, steps: int, sizes: Sizes, profile: bool =
 def bench_training(sizes: Sizes, profile: bool = False) -> dict:
     """Each pipeline `train_repeats` times, interleaved so that a burst of load hits them alike; the best run of each."""
     cached_synthetic_path(sizes.n_episodes, sizes.episode_len)  # made once, before the workers read it
-    plan = (("tutorial", sizes.train_steps_tutorial), ("ours", sizes.train_steps_ours), ("floor", sizes.train_steps_ours))
+    plan = (("tutorial", sizes.train_steps_tutorial), ("ours", sizes.train_steps_ours), ("ours-auto", sizes.train_steps_ours),
+            ("floor", sizes.train_steps_ours))
     runs = {pipeline: [] for pipeline, _ in plan}
     for repeat in range(sizes.train_repeats):
         for pipeline, steps in plan:
@@ -138,6 +139,7 @@ def bench_training(sizes: Sizes, profile: bool = False) -> dict:
         "steps_per_s_all_runs": {pipeline: [r["steps_per_s"] for r in results] for pipeline, results in runs.items()},
         "speedup": best["ours"]["steps_per_s"] / best["tutorial"]["steps_per_s"],
         "fraction_of_floor": best["ours"]["steps_per_s"] / best["floor"]["steps_per_s"],
+        "auto_vs_fp32": best["ours-auto"]["steps_per_s"] / best["ours"]["steps_per_s"],
     }
 
 
@@ -253,6 +255,9 @@ def table_rows(results: dict) -> list[tuple[str, ...]]:
         ours, tutorial, floor = t["ours"], t["tutorial"], t["floor"]
         rows.append((f"training: optimizer steps/s (Trainer), best of {t['repeats']}", f"{ours['steps_per_s']:.2f}", f"{tutorial['steps_per_s']:.2f}",
                      f"{t['speedup']:.1f}x", f">= {GOALS['training']:.0f}x", _check(t["speedup"], GOALS["training"])))
+        auto = t["ours-auto"]
+        rows.append((f"training: steps/s in precision auto = {auto['precision']} ({auto['device']})", f"{auto['steps_per_s']:.2f}", "",
+                     f"{t['auto_vs_fp32']:.2f}x ours fp32", "", ""))
         rows.append(("training: floor steps/s (bare fwd+bwd+AdamW)", f"{floor['steps_per_s']:.2f}", "",
                      f"ours = {t['fraction_of_floor']:.0%} of floor", f">= {GOALS['floor']:.0%}", _check(t["fraction_of_floor"], GOALS["floor"])))
         rows.append(("training: setup (data + collator + model)", f"{ours['setup_s']:.1f} s", f"{tutorial['setup_s']:.1f} s",

@@ -1,10 +1,12 @@
 """Training throughput of one pipeline, each run in its own process so that its peak RSS is its own.
 
-    python -m benchmarks.training {tutorial,ours,floor} STEPS OUT_JSON [--episodes N --episode-len T --warmup W --profile]
+    python -m benchmarks.training {tutorial,ours,ours-auto,floor} STEPS OUT_JSON [--episodes N --episode-len T --warmup W --profile]
 
 - tutorial: the blog's Trainer setup (`benchmarks.tutorial.tutorial_trainer`) on the episode Dataset.
-- ours: `dt_tutorial.train.make_trainer` with the `tutorial` preset's settings.
-- floor: our model alone: forward + backward + grad clipping + AdamW step on one prepared batch.
+- ours: `dt_tutorial.train.make_trainer` with the `tutorial` preset's settings, in fp32.
+- ours-auto: the same with `precision="auto"` (bf16 autocast where the hardware has it; see dt_tutorial.precision).
+- floor: our model alone, fp32: forward + backward + grad clipping + AdamW step on one prepared batch.
+Every pipeline runs on the GPU if there is one (the blog's Trainer too), else on the CPU.
 Steps/s is timed from the end of step `warmup` to the end of the last step (data loading included).
 """
 
@@ -27,9 +29,10 @@ from benchmarks.synthetic import load_synthetic
 from benchmarks.tutorial import tutorial_trainer
 from dt_tutorial.data import Trajectories
 from dt_tutorial.model import count_parameters
+from dt_tutorial.precision import resolve_precision
 from dt_tutorial.train import get_config, make_trainer
 
-PIPELINES = ("tutorial", "ours", "floor")
+PIPELINES = ("tutorial", "ours", "ours-auto", "floor")
 DATASET_NAME = "synthetic-halfcheetah"
 
 
@@ -40,6 +43,8 @@ class StepClock(TrainerCallback):
         self.times: list[float] = []
 
     def on_step_end(self, args, state, control, **kwargs):
+        if torch.cuda.is_available():
+            torch.cuda.synchronize()  # count the GPU's work in the step it belongs to
         self.times.append(time.perf_counter())
 
 
@@ -54,6 +59,7 @@ def floor_step_times(model, batch: dict[str, torch.Tensor], steps: int, max_grad
     """Bare training steps of `model` on one prepared batch; the end time of each."""
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=1e-4)
     model.train()
+    sync = torch.cuda.synchronize if batch["states"].is_cuda else (lambda: None)
     times = []
     for _ in range(steps):
         loss = model(**batch)["loss"]
@@ -61,6 +67,7 @@ def floor_step_times(model, batch: dict[str, torch.Tensor], steps: int, max_grad
         torch.nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
+        sync()
         times.append(time.perf_counter())
     return times
 
@@ -86,13 +93,15 @@ def run_pipeline(pipeline: str, steps: int, n_episodes: int, episode_len: int, w
         if pipeline == "tutorial":
             trainer = tutorial_trainer(dataset, workdir, max_steps=steps)
         else:
-            config = get_config("tutorial", max_steps=steps, device="cpu")
+            precision = "auto" if pipeline == "ours-auto" else "fp32"
+            config = get_config("tutorial", max_steps=steps, precision=precision)
             trainer = make_trainer(Trajectories.from_dataset(dataset, DATASET_NAME), config, workdir, progress=False)
         setup_s = time.perf_counter() - start
         if pipeline == "floor":
             batch_size = min(trainer.args.per_device_train_batch_size, n_episodes)  # what the Trainer's batches hold
-            batch = trainer.data_collator(list(range(batch_size)))
-            times = floor_step_times(trainer.model, batch, steps)
+            device = trainer.args.device
+            batch = {k: v.to(device) for k, v in trainer.data_collator(list(range(batch_size))).items()}
+            times = floor_step_times(trainer.model.to(device), batch, steps)
         else:
             clock = StepClock()
             trainer.add_callback(clock)
@@ -107,6 +116,8 @@ def run_pipeline(pipeline: str, steps: int, n_episodes: int, episode_len: int, w
         "n_parameters": count_parameters(trainer.model),
         "peak_rss_mb": peak_rss_mb(),
         "torch_threads": torch.get_num_threads(),
+        "device": str(trainer.args.device),
+        "precision": "fp32" if pipeline != "ours-auto" else resolve_precision("auto", trainer.args.device),
     }
 
 

@@ -52,6 +52,8 @@ def _add_training_args(p: argparse.ArgumentParser, preset: str) -> None:
     p.add_argument("--context-length", type=_positive_int, help="K, steps per window (tutorial: 20)")
     p.add_argument("--seed", type=int)
     p.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"])
+    p.add_argument("--precision", choices=["auto", "fp32", "bf16", "fp16"],
+                   help="auto: bf16 where the CPU/GPU has it, fp16 on older CUDA GPUs, else fp32")
     p.add_argument("--resume", action="store_true", help="continue from the last checkpoint in --output")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
 
@@ -103,7 +105,7 @@ def _train_config(args):
     from dt_tutorial.train import get_config
 
     names = ("epochs", "max_steps", "save_steps", "batch_size", "learning_rate", "lr_scheduler", "warmup_ratio", "weight_decay",
-             "context_length", "seed", "device")
+             "context_length", "seed", "device", "precision")
     overrides = {n: getattr(args, n) for n in names if getattr(args, n) is not None}
     if args.epochs is not None and args.max_steps is None:
         overrides["max_steps"] = -1  # an explicit epoch count wins over a preset's step budget
@@ -168,17 +170,30 @@ def _demo(args):
 
     output = Path(args.output)
     args.output = output / "model"
-    start = time.perf_counter()
-    model = _train(args).model.eval()
+    start = phase_start = time.perf_counter()
+    phases = {}  # seconds per phase, for results.json and the benchmarks
+
+    def end_phase(name):
+        nonlocal phase_start
+        phases[name], phase_start = round(time.perf_counter() - phase_start, 1), time.perf_counter()
+
+    trained = _train(args)
+    model = trained.model.eval()
+    end_phase("data_and_training")
+    phases["training"] = round(trained.history[-1]["train_runtime"], 1)  # the Trainer's own clock
+    phases["data_and_setup"] = round(phases.pop("data_and_training") - phases["training"], 1)
     result = evaluate(model, target_return=args.target, n_episodes=args.episodes, max_steps=args.eval_steps,
                       progress=not args.no_progress)
     print(result.summary())
     print("returns:", " ".join(f"{r:.0f}" for r in result.returns))
+    end_phase("evaluation")
     curve = return_conditioning(model, DEMO_TARGETS, n_episodes=3, max_steps=args.eval_steps, progress=False)
     plot_return_conditioning(curve, dataset_return_quantiles(model.config), output / "return_conditioning.png")
+    end_phase("sweep")
     video = record_video(model, output / "cheetah.mp4", args.target, max_steps=args.video_steps, progress=not args.no_progress)
     side_by_side = record_targets_video(model, DEMO_VIDEO_TARGETS, output / "targets.mp4", max_steps=args.video_steps,
                                         progress=not args.no_progress)
+    end_phase("video")
     summary = {
         "target_return": args.target,
         "returns": result.returns.tolist(),
@@ -188,6 +203,7 @@ def _demo(args):
         "video_return": float(video.returns[0]),
         "targets_video_returns": {str(r.target_return): float(r.returns[0]) for r in side_by_side},
         "seconds": round(time.perf_counter() - start, 1),
+        "phase_seconds": phases,
     }
     (output / "results.json").write_text(json.dumps(summary, indent=1))
     print(f"done in {summary['seconds']:.0f} s: {output}/cheetah.mp4, targets.mp4, loss.png (in model/), return_conditioning.png, results.json")

@@ -22,6 +22,7 @@ from dt_tutorial.collator import DecisionTransformerGymDataCollator
 from dt_tutorial.data import Trajectories
 from dt_tutorial.errors import UserError
 from dt_tutorial.model import TrainableDT, make_config
+from dt_tutorial.precision import resolve_precision
 
 HISTORY_FILE = "loss_history.json"
 COLLATOR_RNG_FILE = "collator_rng-rank{rank}.json"  # one per process, in each checkpoint
@@ -58,6 +59,8 @@ class TrainConfig:
     seed: int = 42
     device: str = "auto"
     """'auto' (GPU if there is one), 'cpu', 'cuda' or 'mps'."""
+    precision: str = "auto"
+    """'auto' (bf16 where the hardware has it, fp16 on older CUDA GPUs, else fp32), 'fp32', 'bf16' or 'fp16'."""
     logging_steps: int = 50
     save_steps: int = 500
     """Checkpoint every this many steps (the last 2 are kept) so `resume=True` can continue."""
@@ -106,6 +109,14 @@ def check_config(config: TrainConfig) -> None:
     for failed, message in problems:
         if failed:
             raise UserError(message)
+    resolve_precision(config.precision, training_device(config))
+
+
+def training_device(config: TrainConfig) -> str:
+    """The device type the Trainer will use for `config.device` ('auto': cuda, else mps, else cpu)."""
+    if config.device != "auto":
+        return config.device
+    return "cuda" if torch.cuda.is_available() else "mps" if torch.backends.mps.is_available() else "cpu"
 
 
 class EpisodeIndexDataset(torch.utils.data.Dataset):
@@ -190,6 +201,8 @@ def steps_per_epoch(n_episodes: int, batch_size: int, world_size: int = 1) -> in
 def make_trainer(trajectories: Trajectories, config: TrainConfig, output_dir: str | Path, *, progress: bool = True) -> Trainer:
     """The `Trainer`, model and collator for `trajectories`, with `config`'s settings."""
     check_config(config)
+    device = training_device(config)
+    precision = resolve_precision(config.precision, device)
     args = TrainingArguments(
         output_dir=str(output_dir),
         remove_unused_columns=False,  # the collator builds the batch; keep the Trainer from dropping "columns"
@@ -204,10 +217,13 @@ def make_trainer(trajectories: Trajectories, config: TrainConfig, output_dir: st
         max_grad_norm=config.max_grad_norm,
         logging_steps=config.logging_steps,
         logging_first_step=True,
+        logging_nan_inf_filter=False,  # its per-step isnan(loss) check is a GPU->host sync every step; a NaN loss shows in the log
         save_steps=config.save_steps,
         save_total_limit=2,
         seed=config.seed,
-        use_cpu=config.device == "cpu",
+        use_cpu=device == "cpu",  # also what lets accelerate autocast bf16 on a CPU
+        bf16=precision == "bf16",  # autocast via accelerate; weights and optimizer stay fp32
+        fp16=precision == "fp16",  # CUDA autocast + dynamic loss scaling
         report_to="none",
         disable_tqdm=not progress,
         dataloader_num_workers=0,

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from benchmarks.__main__ import build_parser
+from benchmarks.peer import export_episodes
 from benchmarks.quality import PARTS, QualitySettings, run_quality
 from benchmarks.speed import SECTIONS, Sizes, format_table, run_speed, table_rows, untrained_model
 from benchmarks.synthetic import ACT_DIM, STATE_DIM, load_synthetic, synthetic_episodes
@@ -16,6 +17,7 @@ from benchmarks.tutorial import TutorialCollator, tutorial_episode
 from dt_tutorial.collator import DecisionTransformerGymDataCollator
 from dt_tutorial.data import Trajectories
 from dt_tutorial.envs import make_env
+from dt_tutorial.precision import resolve_precision
 from dt_tutorial.rollout import evaluate
 
 TINY = Sizes(
@@ -88,16 +90,18 @@ def test_speed_sections_run_on_tiny_sizes(one_thread, monkeypatch):
     assert set(results) == set(SECTIONS)
     assert results["collator"]["n_steps"] == 300 and results["collator"]["batch_ratio"] > 0
     training = results["training"]
-    for pipeline in ("tutorial", "ours", "floor"):
+    for pipeline in ("tutorial", "ours", "ours-auto", "floor"):
         run = training[pipeline]
         assert run["steps"] == (TINY.train_steps_tutorial if pipeline == "tutorial" else TINY.train_steps_ours)
         assert run["steps_per_s"] > 0 and run["peak_rss_mb"] > 0
     assert training["tutorial"]["n_parameters"] > training["ours"]["n_parameters"]  # the blog's max_ep_len=4096 embedding
+    assert (training["ours"]["precision"], training["ours-auto"]["precision"]) == ("fp32", resolve_precision("auto", "cpu"))
     assert results["evaluation"]["ours_s"] > 0 and results["evaluation"]["tutorial_no_grad_s"] > 0
     assert set(results["rendering"]["fps"]) == {"64x48", "64x48, gymnasium default shadow map"}
     table = format_table(table_rows(results))
     assert results["evaluation"]["sweep"]["one_batch_s"] > 0 and results["evaluation"]["sweep"]["per_target_s"] > 0
-    for measure in ("collator: one batch of 8", "training: peak RSS", "evaluation: 2 episodes x 5 steps", "render_frame 64x48",
+    for measure in ("collator: one batch of 8", "training: peak RSS", "training: steps/s in precision auto",
+                    "evaluation: 2 episodes x 5 steps", "render_frame 64x48",
                     "evaluation: 2 targets x 2 episodes, one batch vs a call per target"):
         assert measure in table
     assert len(load_synthetic(TINY.n_episodes, TINY.episode_len)) == TINY.n_episodes  # cached by the run
@@ -131,3 +135,16 @@ def test_cli_parses_quality_settings_and_rejects_unknown_sections():
     assert build_parser().parse_args(["--quality"]).quality == PARTS
     with pytest.raises(SystemExit):
         build_parser().parse_args(["--only", "collator,nonsense"])
+
+
+def test_peer_export_ends_every_episode_in_a_terminal_or_a_timeout(hopper, tmp_path):
+    """Hopper's random-policy episodes fall (terminal); with a time limit below their length they time out."""
+    ends = hopper.episode_starts + hopper.episode_lengths - 1
+    arrays = np.load(export_episodes(hopper, tmp_path / "falls.npz"))
+    np.testing.assert_array_equal(np.flatnonzero(arrays["terminals"]), ends)
+    assert not arrays["timeouts"].any()
+    arrays = np.load(export_episodes(hopper, tmp_path / "limited.npz", time_limit=1))
+    np.testing.assert_array_equal(np.flatnonzero(arrays["timeouts"]), ends)
+    assert not arrays["terminals"].any()
+    np.testing.assert_array_equal(arrays["observations"], hopper.observations)
+    assert len(arrays["actions"]) == len(arrays["rewards"]) == len(arrays["terminals"]) == hopper.n_steps

@@ -123,6 +123,9 @@ def test_demo_end_to_end(tmp_path):
     results = json.loads((out / "results.json").read_text())
     assert len(results["returns"]) == 2 and results["target_return"] == 12000
     assert sorted(map(float, results["return_conditioning"])) == [0, 3000, 6000, 9000, 12000]
+    phases = results["phase_seconds"]
+    assert set(phases) == {"data_and_setup", "training", "evaluation", "sweep", "video"}
+    assert phases["training"] > 0 and sum(phases.values()) <= results["seconds"] + 0.5
     assert read_video(out / "cheetah.mp4").shape == (11, 240, 320, 3)
     assert read_video(out / "targets.mp4").shape == (11, 240, 3 * 320, 3)  # one panel per DEMO_VIDEO_TARGETS
     assert sorted(map(float, results["targets_video_returns"])) == [2000, 6000, 12000]

@@ -1,0 +1,72 @@
+"""The peer row: d3rlpy's DecisionTransformer on the same bundled episodes, in its own venv (it pins gymnasium 1.0.0).
+
+    python -m benchmarks --peer d3rlpy [--peer-steps 200 --eval-episodes 10 --eval-max-steps 1000]
+
+The venv is made once under the cache folder: a plain venv that also sees this environment's packages
+(torch, numpy, mujoco) through a .pth file placed AFTER its own site-packages, so its own d3rlpy and
+gymnasium 1.0.0 win. The episodes travel as one .npz (observations, actions, rewards, terminals, timeouts).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import sysconfig
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from dt_tutorial.collect import cache_dir
+from dt_tutorial.data import Trajectories, load_episodes
+
+PEER_PACKAGES = ("d3rlpy==2.8.1", "gymnasium==1.0.0")
+WORKER = Path(__file__).with_name("peer_d3rlpy_worker.py")
+
+
+def peer_venv() -> Path:
+    """The d3rlpy venv's python, made on first use (a pip install from PyPI: needs the package registry)."""
+    venv = cache_dir() / "d3rlpy-venv"
+    python = venv / "bin" / "python"
+    if not (venv / "ready").exists():
+        subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+        version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+        (venv / "lib" / version / "site-packages" / "zz_host_packages.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+        subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "-q", *PEER_PACKAGES], check=True)
+        (venv / "ready").write_text(" ".join(PEER_PACKAGES))
+    return python
+
+
+def export_episodes(data: Trajectories, path: Path, time_limit: int = 1000) -> Path:
+    """The flat arrays in d3rlpy's MDPDataset layout: an episode shorter than the env's time limit ended in a
+    terminal state (e.g. Hopper fell), the others in a timeout (HalfCheetah always)."""
+    ends = data.episode_starts + data.episode_lengths - 1
+    terminal = data.episode_lengths < time_limit
+    terminals, timeouts = np.zeros(data.n_steps, dtype=np.float32), np.zeros(data.n_steps, dtype=np.float32)
+    terminals[ends[terminal]] = 1.0
+    timeouts[ends[~terminal]] = 1.0
+    np.savez(path, observations=data.observations, actions=data.actions, rewards=data.rewards,
+             terminals=terminals, timeouts=timeouts)
+    return path
+
+
+def run_peer(dataset: str, steps: int, eval_episodes: int, eval_max_steps: int) -> dict:
+    python = peer_venv()
+    data = Trajectories.from_dataset(load_episodes(dataset), name=dataset)
+    with tempfile.TemporaryDirectory(prefix="peer-") as tmp:
+        episodes = export_episodes(data, Path(tmp) / "episodes.npz")
+        out = Path(tmp) / "result.json"
+        run = subprocess.run([str(python), str(WORKER), str(episodes), str(out), str(steps), str(eval_episodes), str(eval_max_steps)],
+                             capture_output=True, text=True)
+        if run.returncode != 0:
+            raise RuntimeError(f"d3rlpy worker failed:\n{run.stderr[-3000:]}")
+        return {"dataset": dataset, "n_episodes": data.n_episodes, **json.loads(out.read_text())}
+
+
+def format_peer(result: dict) -> str:
+    returns = np.array(result["eval_returns"])
+    return (f"peer {result['peer']} (torch {result['torch']}, gymnasium {result['gymnasium']}, {result['n_parameters']:,} parameters):\n"
+            f"  training: {result['steps_per_s']:.2f} optimizer steps/s ({result['steps']} steps, fit {result['fit_s']:.0f} s incl. setup)\n"
+            f"  evaluation: {result['eval_episodes']} episodes x <= {result['eval_max_steps']} steps in {result['eval_s']:.1f} s "
+            f"(one episode at a time), return {returns.mean():.0f} ± {returns.std():.0f}")
