@@ -20,13 +20,12 @@ import time
 from pathlib import Path
 
 import numpy as np
-from scipy.stats import spearmanr
 
 from benchmarks.machine import machine_info
-from dt_tutorial.collect import EXPERT, MULTI_SKILL, RANDOM, Recipe, recipe_dataset
+from dt_tutorial.collect import EXPERT, MULTI_SKILL, RANDOM, SIX_AGENTS, Recipe, recipe_dataset
 from dt_tutorial.data import Trajectories
 from dt_tutorial.policies import SHIPPED
-from dt_tutorial.rollout import return_conditioning
+from dt_tutorial.rollout import conditioning_summary, return_conditioning
 from dt_tutorial.train import get_config, train
 
 TARGETS = (1500.0, 3000.0, 4500.0, 6000.0, 7500.0, 9000.0, 10500.0, 12000.0)
@@ -35,6 +34,7 @@ EVAL_SEED = 1_000_000  # evaluation resets never reuse a collection seed (those 
 VARIANTS: dict[str, tuple[Recipe, dict]] = {
     "demo": (MULTI_SKILL, {}),
     "expert": (EXPERT, {}),
+    "agents": (SIX_AGENTS, {}),
     "pure": (Recipe(agents=SHIPPED, n_episodes=1000), {}),
     "switch50": (Recipe(agents=SHIPPED, n_episodes=1000, switching_share=0.5), {}),
     "switch100x2": (Recipe(agents=SHIPPED, n_episodes=1000, switching_share=1.0, switches=2), {}),
@@ -59,25 +59,6 @@ def composition(episodes) -> dict[str, int]:
     return dict(collections.Counter(p if "@" not in p else "switching" for p in episodes["policy"]))
 
 
-def steering_report(results, data: Trajectories) -> dict:
-    """Achieved-vs-target statistics of a `return_conditioning` sweep."""
-    targets = np.array([r.target_return for r in results])
-    returns = [r.returns for r in results]
-    rho = spearmanr(np.repeat(targets, [len(r) for r in returns]), np.concatenate(returns)).statistic
-    low, high = data.episode_returns.min(), data.episode_returns.max()
-    inside = [abs(r.mean() - t) for t, r in zip(targets, returns) if low <= t <= high]
-    top = results[int(np.argmax(targets))]
-    return {
-        "targets": targets.tolist(),
-        "mean": [float(r.mean()) for r in returns],
-        "std": [float(r.std()) for r in returns],
-        "returns": [r.round(1).tolist() for r in returns],
-        "spearman_rho_episodes": float(rho),
-        "mean_abs_error_in_range": float(np.mean(inside)) if inside else None,
-        "top_target_d4rl_score": top.mean_score,
-    }
-
-
 def run_variant(name: str, *, max_steps: int | None, eval_episodes: int, device: str, out: Path, progress: bool) -> dict:
     recipe, overrides = VARIANTS[name]
     start = time.perf_counter()
@@ -98,7 +79,8 @@ def run_variant(name: str, *, max_steps: int | None, eval_episodes: int, device:
         "data_returns": np.histogram(data.episode_returns, bins=20)[0].tolist(),
         "data_return_bins": np.histogram(data.episode_returns, bins=20)[1].round(0).tolist(),
         "seconds": {"data": round(collect_s, 1), "training": round(train_s, 1), "sweep": round(time.perf_counter() - start, 1)},
-        **steering_report(results, data),
+        **conditioning_summary(results, data.episode_returns),
+        "top_target_d4rl_score": results[-1].mean_score,
     }
     print(format_report(report), flush=True)
     return report
@@ -107,7 +89,7 @@ def run_variant(name: str, *, max_steps: int | None, eval_episodes: int, device:
 def format_report(report: dict) -> str:
     rows = " | ".join(f"{t:.0f}: {m:.0f} ± {s:.0f}" for t, m, s in zip(report["targets"], report["mean"], report["std"]))
     error = report["mean_abs_error_in_range"]
-    return (f"[{report['variant']}] rho {report['spearman_rho_episodes']:.3f}, |error| in range "
+    return (f"[{report['variant']}] rho {report['spearman_rho']:.3f}, |error| in range "
             f"{'n/a' if error is None else f'{error:.0f}'}, D4RL@top {report['top_target_d4rl_score']:.1f}, "
             f"seconds {report['seconds']}\n  {rows}")
 

@@ -12,8 +12,9 @@ from pathlib import Path
 
 from dt_tutorial.errors import UserError
 
-DEMO_TARGETS = (0, 3000, 6000, 9000, 12000)
-DEMO_VIDEO_TARGETS = (2000, 6000, 12000)  # the side-by-side video targets.mp4
+# The demo's achieved-vs-target sweep (with --target added) and the side-by-side video targets.mp4.
+DEMO_TARGETS = (1500, 3000, 4500, 6000, 7500, 9000, 10500, 12000)
+DEMO_VIDEO_TARGETS = (2000, 6000, 12000)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -165,7 +166,7 @@ def _evaluate(args):
 def _demo(args):
     from dt_tutorial.model import dataset_return_quantiles
     from dt_tutorial.plots import plot_return_conditioning
-    from dt_tutorial.rollout import evaluate, return_conditioning
+    from dt_tutorial.rollout import conditioning_summary, return_conditioning
     from dt_tutorial.video import record_targets_video, record_video
 
     output = Path(args.output)
@@ -182,14 +183,19 @@ def _demo(args):
     end_phase("data_and_training")
     phases["training"] = round(trained.history[-1]["train_runtime"], 1)  # the Trainer's own clock
     phases["data_and_setup"] = round(phases.pop("data_and_training") - phases["training"], 1)
-    result = evaluate(model, target_return=args.target, n_episodes=args.episodes, max_steps=args.eval_steps,
-                      progress=not args.no_progress)
+    # One batch: every target of the sweep (and --target) x --episodes episodes, the same start states for each.
+    targets = sorted(set(DEMO_TARGETS) | {args.target})
+    curve = return_conditioning(model, targets, n_episodes=args.episodes, max_steps=args.eval_steps,
+                                progress=not args.no_progress)
+    result = curve[targets.index(args.target)]
     print(result.summary())
     print("returns:", " ".join(f"{r:.0f}" for r in result.returns))
-    end_phase("evaluation")
-    curve = return_conditioning(model, DEMO_TARGETS, n_episodes=3, max_steps=args.eval_steps, progress=False)
+    conditioning = conditioning_summary(curve, dataset_return_quantiles(model.config))
+    for r in curve:
+        print(f"  target {r.target_return:>6.0f} -> achieved {r.mean_return:>6.0f} ± {r.returns.std():.0f}")
+    print(f"Spearman rho (all episodes) {conditioning['spearman_rho']:.3f}")
     plot_return_conditioning(curve, dataset_return_quantiles(model.config), output / "return_conditioning.png")
-    end_phase("sweep")
+    end_phase("evaluation_and_sweep")
     video = record_video(model, output / "cheetah.mp4", args.target, max_steps=args.video_steps, progress=not args.no_progress)
     side_by_side = record_targets_video(model, DEMO_VIDEO_TARGETS, output / "targets.mp4", max_steps=args.video_steps,
                                         progress=not args.no_progress)
@@ -199,7 +205,7 @@ def _demo(args):
         "returns": result.returns.tolist(),
         "mean_return": result.mean_return,
         "d4rl_score": result.mean_score,
-        "return_conditioning": {str(r.target_return): r.mean_return for r in curve},
+        "return_conditioning": conditioning,
         "video_return": float(video.returns[0]),
         "targets_video_returns": {str(r.target_return): float(r.returns[0]) for r in side_by_side},
         "seconds": round(time.perf_counter() - start, 1),

@@ -206,3 +206,35 @@ class _History:
 def return_conditioning(policy, targets, n_episodes: int = 5, seed: int = 0, **kwargs) -> list[EvalResult]:
     """Evaluate at several target returns in one batch: the Decision Transformer paper's achieved-vs-target curve."""
     return evaluate(policy, target_return=[float(t) for t in targets], n_episodes=n_episodes, seed=seed, **kwargs)
+
+
+def spearman_rho(x, y) -> float:
+    """Spearman's rank correlation (ties get their average rank), without scipy."""
+
+    def ranks(values):
+        values = np.asarray(values, dtype=np.float64)
+        order = np.argsort(values, kind="stable")
+        rank = np.empty(len(values))
+        rank[order] = np.arange(len(values))
+        _, groups, counts = np.unique(values, return_inverse=True, return_counts=True)
+        return (np.bincount(groups, weights=rank) / counts)[groups]
+
+    return float(np.corrcoef(ranks(x), ranks(y))[0, 1])
+
+
+def conditioning_summary(results: list[EvalResult], dataset_returns=None) -> dict:
+    """Achieved vs target: per-target mean, std and returns, Spearman's rho over all episodes, and the mean
+    |achieved - target| over the targets inside the data's return range (when `dataset_returns` is given)."""
+    targets = [r.target_return for r in results]
+    summary = {
+        "targets": targets,
+        "mean": [r.mean_return for r in results],
+        "std": [float(r.returns.std()) for r in results],
+        "returns": [r.returns.round(1).tolist() for r in results],
+        "spearman_rho": spearman_rho(np.repeat(targets, [len(r.returns) for r in results]), np.concatenate([r.returns for r in results])),
+    }
+    if dataset_returns is not None:
+        low, high = np.min(dataset_returns), np.max(dataset_returns)
+        inside = [abs(r.mean_return - r.target_return) for r in results if low <= r.target_return <= high]
+        summary["mean_abs_error_in_range"] = float(np.mean(inside)) if inside else None
+    return summary

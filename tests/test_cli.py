@@ -122,9 +122,12 @@ def test_demo_end_to_end(tmp_path):
         assert (out / name).exists(), name
     results = json.loads((out / "results.json").read_text())
     assert len(results["returns"]) == 2 and results["target_return"] == 12000
-    assert sorted(map(float, results["return_conditioning"])) == [0, 3000, 6000, 9000, 12000]
+    conditioning = results["return_conditioning"]
+    assert conditioning["targets"] == [1500, 3000, 4500, 6000, 7500, 9000, 10500, 12000]
+    assert [len(r) for r in conditioning["returns"]] == [2] * 8 and conditioning["returns"][-1] == results["returns"]
+    assert -1 <= conditioning["spearman_rho"] <= 1 and "mean_abs_error_in_range" in conditioning
     phases = results["phase_seconds"]
-    assert set(phases) == {"data_and_setup", "training", "evaluation", "sweep", "video"}
+    assert set(phases) == {"data_and_setup", "training", "evaluation_and_sweep", "video"}
     assert phases["training"] > 0 and sum(phases.values()) <= results["seconds"] + 0.5
     assert read_video(out / "cheetah.mp4").shape == (11, 240, 320, 3)
     assert read_video(out / "targets.mp4").shape == (11, 240, 3 * 320, 3)  # one panel per DEMO_VIDEO_TARGETS

@@ -147,14 +147,14 @@ def test_unknown_env_and_bad_episode_count_are_user_errors(cheetah_model):
 
 
 def test_many_targets_in_one_batch_match_per_target_calls(cheetah_model):
-    targets = [0, 6000, 12000]
+    targets = [0, 3000, 6000]
     batched = evaluate(cheetah_model, target_return=targets, n_episodes=2, seed=3, max_steps=40, progress=False)
-    assert [r.target_return for r in batched] == [0.0, 6000.0, 12000.0]
+    assert [r.target_return for r in batched] == [0.0, 3000.0, 6000.0]
     for target, result in zip(targets, batched):
         single = evaluate(cheetah_model, target_return=target, n_episodes=2, seed=3, max_steps=40, progress=False)
         np.testing.assert_allclose(result.returns, single.returns, rtol=RTOL, atol=ATOL)
         assert result.lengths.tolist() == single.lengths.tolist() == [40, 40]
-    assert len({tuple(r.returns.round(4)) for r in batched}) == 3  # the target changes the actions
+    assert len({tuple(r.returns) for r in batched}) == 3  # the target changes the actions
 
 
 def test_return_conditioning_is_the_one_batch_sweep(cheetah_model):
@@ -208,3 +208,15 @@ def test_device_runs_the_policy_there_and_moves_it_back(cheetah_model):
     assert seen == ["cpu"] * 10 + ["cuda"] * 10
     assert next(cheetah_model.parameters()).device.type == "cpu"
     np.testing.assert_allclose(on_gpu.returns, on_cpu.returns, rtol=1e-3)
+
+
+def test_spearman_rho_matches_scipy_with_ties():
+    from scipy.stats import spearmanr
+
+    from dt_tutorial.rollout import spearman_rho
+
+    rng = np.random.default_rng(0)
+    x = np.repeat([1500.0, 6000.0, 12000.0], 4)
+    y = np.round(rng.normal(size=12) * 3)  # ties on both sides
+    assert spearman_rho(x, y) == pytest.approx(spearmanr(x, y).statistic, abs=1e-12)
+    assert spearman_rho(x, x * 2) == pytest.approx(1.0)
