@@ -48,6 +48,8 @@ VARIANTS: dict[str, tuple[Recipe, dict]] = {
     "scaled": (Recipe(agents=tuple(f"tqc*{s:.2f}" for s in np.linspace(0.35, 1.0, 14)), n_episodes=1000), {}),
     "scaled-agents": (Recipe(agents=tuple(f"tqc*{s:.2f}" for s in np.linspace(0.35, 1.0, 14)) + SHIPPED,
                              weights=(1.0,) * 14 + (1.0,) * 6, n_episodes=1000), {}),
+    "graded-det": (dataclasses.replace(MULTI_SKILL, deterministic=True), {}),
+    "graded-k1": (MULTI_SKILL, {"context_length": 1}),
     "pure-big": (Recipe(agents=SHIPPED, n_episodes=1000), {"hidden_size": 256, "n_layer": 4, "n_head": 4}),
     "pure-k1": (Recipe(agents=SHIPPED, n_episodes=1000), {"context_length": 1}),
     "pure-det": (Recipe(agents=SHIPPED, n_episodes=1000, deterministic=True), {}),

@@ -79,6 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-steps", type=_positive_int, help="cap on episode length (default: the env's limit)")
     p.add_argument("--video", help="also render one episode to this .mp4 or .gif")
     p.add_argument("--device", default=None, help="torch device for the model (default: cpu)")
+    p.add_argument("--precision", choices=["auto", "fp32", "bf16", "fp16"], default="auto",
+                   help="compute precision of the model's forward passes (auto: bf16 where the CPU/GPU has it)")
     p.add_argument("--no-progress", action="store_true")
 
     p = sub.add_parser("demo", help="the whole tutorial in one go: train on bundled data, evaluate, write video and plots")
@@ -154,6 +156,7 @@ def _evaluate(args):
         check_video_path(args.video)
     model = load_model(args.model)
     result = evaluate(model, args.env, args.target, args.episodes, args.seed, max_steps=args.max_steps, device=args.device,
+                      precision=args.precision,
                       progress=not args.no_progress)
     print(result.summary())
     print("returns:", " ".join(f"{r:.0f}" for r in result.returns))
@@ -186,6 +189,7 @@ def _demo(args):
     # One batch: every target of the sweep (and --target) x --episodes episodes, the same start states for each.
     targets = sorted(set(DEMO_TARGETS) | {args.target})
     curve = return_conditioning(model, targets, n_episodes=args.episodes, max_steps=args.eval_steps,
+                                precision=args.precision or "auto",  # the training's choice, on the same device
                                 progress=not args.no_progress)
     result = curve[targets.index(args.target)]
     print(result.summary())

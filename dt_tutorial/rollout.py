@@ -24,6 +24,7 @@ from dt_tutorial.collator import PAD_ACTION
 from dt_tutorial.envs import d4rl_score, make_env
 from dt_tutorial.errors import UserError
 from dt_tutorial.model import state_normalisation
+from dt_tutorial.precision import autocast, resolve_precision
 from dt_tutorial.render import make_render_env, render_frame
 
 
@@ -72,6 +73,7 @@ def evaluate(
     capture_video: bool = False,
     render_size: tuple[int, int] = (320, 240),
     device: str | torch.device | None = None,
+    precision: str = "fp32",
     progress: bool = True,
 ) -> EvalResult | list[EvalResult]:
     """Run `n_episodes` episodes (episode i reset with seed + i) at each target return, all in one batch.
@@ -79,7 +81,8 @@ def evaluate(
     A float `target_return` gives one EvalResult, a sequence a list (one per target; targets share start
     states). `max_steps` caps the episode length (default: the env's time limit). With `capture_video`,
     episode 0 of each target is rendered ((width, height) = `render_size`) into its result's frames.
-    `device` runs the policy there for the rollout and moves it back after."""
+    `device` runs the policy there for the rollout and moves it back after; `precision` ("auto", "bf16", ...,
+    see `precision.py`) autocasts its forward passes."""
     if n_episodes < 1:
         raise UserError(f"n_episodes must be at least 1, got {n_episodes}")
     one_target = np.ndim(target_return) == 0
@@ -101,7 +104,8 @@ def evaluate(
         # One small forward pass per step: a single torch thread is as fast on an idle CPU and far faster on a busy one.
         if device.type == "cpu":
             torch.set_num_threads(1)
-        returns, lengths, frames = _rollout(policy, envs, targets, n_episodes, seed, max_steps, capture_video, device, progress)
+        with autocast(resolve_precision(precision, device), device):
+            returns, lengths, frames = _rollout(policy, envs, targets, n_episodes, seed, max_steps, capture_video, device, progress)
     finally:
         torch.set_num_threads(threads)
         for env in envs:
