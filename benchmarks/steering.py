@@ -50,6 +50,8 @@ VARIANTS: dict[str, tuple[Recipe, dict]] = {
                              weights=(1.0,) * 14 + (1.0,) * 6, n_episodes=1000), {}),
     "graded-det": (dataclasses.replace(MULTI_SKILL, deterministic=True), {}),
     "graded-k1": (MULTI_SKILL, {"context_length": 1}),
+    "graded-mid": (dataclasses.replace(MULTI_SKILL, weights=tuple(2.0 if 0.7 <= float(a.split("*")[1]) <= 0.85 else 1.0
+                                                                for a in MULTI_SKILL.agents)), {}),
     "pure-big": (Recipe(agents=SHIPPED, n_episodes=1000), {"hidden_size": 256, "n_layer": 4, "n_head": 4}),
     "pure-k1": (Recipe(agents=SHIPPED, n_episodes=1000), {"context_length": 1}),
     "pure-det": (Recipe(agents=SHIPPED, n_episodes=1000, deterministic=True), {}),

@@ -124,7 +124,7 @@ def _train(args):
     output = Path(args.output)
     if output.exists() and any(output.glob("checkpoint-*")) and not args.resume:
         raise UserError(f"{output} already holds a run: add --resume to continue it, or choose another --output")
-    data = Trajectories.from_dataset(load_episodes(args.dataset), name=_dataset_name(args.dataset))
+    data = Trajectories.from_dataset(load_episodes(args.dataset, progress=not args.no_progress), name=_dataset_name(args.dataset))
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
     epoch = steps_per_epoch(data.n_episodes, config.batch_size, world_size)
     steps = config.max_steps if config.max_steps > 0 else math.ceil(config.epochs * epoch)

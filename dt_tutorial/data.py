@@ -40,13 +40,13 @@ EPISODE_FEATURES = datasets.Features(
 )
 
 
-def load_episodes(source: str | Path = "bundled", *, cache_dir: str | None = None) -> datasets.Dataset:
+def load_episodes(source: str | Path = "bundled", *, cache_dir: str | None = None, progress: bool = True) -> datasets.Dataset:
     """One row per episode, from 'bundled' / 'bundled-expert', a hub config name (e.g. 'halfcheetah-expert-v2') or a local path."""
     source = str(source)
     if source.startswith("bundled"):
         from dt_tutorial.collect import bundled_dataset
 
-        return bundled_dataset(source)
+        return bundled_dataset(source, progress=progress)
     if source in HUB_CONFIGS:
         return load_hub_episodes(source, cache_dir=cache_dir)
     path = Path(source).expanduser()
