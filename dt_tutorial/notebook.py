@@ -7,7 +7,7 @@ import os
 import socket
 import sys
 
-REPO = "dt-tutorial/dt_tutorial"  # the one place the GitHub repo is named (badges and install cells are generated from it)
+REPO = "dt-tutorial/dt_tutorial"  # the one place the GitHub repo is named (tests/test_notebook_structure.py checks the badges and install cells)
 HUB_CONFIG = "halfcheetah-expert-v2"  # the tutorial's dataset
 
 
