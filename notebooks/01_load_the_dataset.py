@@ -9,7 +9,7 @@
 # by a transformer that never touched the simulator while it learned.
 #
 # Here we meet the ideas and the data: what offline reinforcement learning is, how a Decision
-# Transformer reads an episode, and what is inside the expert HalfCheetah dataset.
+# Transformer reads an episode, and what is inside the HalfCheetah dataset we train on.
 
 # %% [markdown]
 # ## Setup
@@ -94,45 +94,59 @@ show_versions()
 #
 # Every size in this notebook follows from one switch, `FAST`. Continuous integration sets the environment
 # variable `DT_TUTORIAL_FAST=1` so that the notebook runs in seconds; leave it unset to get the real thing.
+#
+# `BLOG_SETTINGS` picks the data (keep the same value in all four notebooks). By default (`False`) we train on
+# the bundled **multi-skill** data: the expert at 16 graded speeds, so that the target return you ask for in
+# notebook 4 steers the cheetah. `True` gives the blog's exact setup: expert-only data (the hub's
+# `halfcheetah-expert-v2` when reachable) and the blog's `tutorial` training settings.
 
 # %%
 import os
 
+from dt_tutorial.notebook import tutorial_choice
+
 FAST = os.environ.get("DT_TUTORIAL_FAST") == "1"  # CI sets DT_TUTORIAL_FAST=1: every size below shrinks
-USE_HUB = not FAST  # try the tutorial's dataset on the Hugging Face hub (else: the bundled expert data)
-N_BUNDLED_EPISODES = 20 if FAST else 1000  # episodes of the bundled dataset (used when the hub is not)
+BLOG_SETTINGS = False  # True: the blog's expert-only data and training settings (a slider that cannot steer)
+DATASET, USE_HUB, PRESET = tutorial_choice(BLOG_SETTINGS, FAST)  # by default: "bundled", False, "demo"
+N_EPISODES = 20 if FAST else 1000  # episodes of the bundled dataset (the hub's set has its own 1,000)
 
 # %% [markdown]
 # ## Load the dataset
 #
-# The tutorial's data is the `halfcheetah-expert-v2` configuration of the hub dataset
+# The blog's data is the `halfcheetah-expert-v2` configuration of the hub dataset
 # `edbeeching/decision_transformer_gym_replay`: 1000 episodes of an expert HalfCheetah policy from the
 # D4RL benchmark. The blog loaded it with `load_dataset(...)`, which ran a script stored in the dataset
 # repo; `datasets` ≥ 4 no longer runs such scripts, so `load_episodes` reads the hub's automatic parquet
-# export of the same data.
+# export of the same data (with `BLOG_SETTINGS = True`).
 #
-# Without a connection (or in `FAST` mode) we use the **bundled** dataset instead: expert HalfCheetah-v5
-# episodes produced on your machine by a pretrained expert policy that ships with the package. Same
-# columns, so nothing downstream changes. The first call generates it (seconds), later calls read a cache.
-# Notebooks 2–4 make the same choice with one call, `load_tutorial_dataset(USE_HUB, N_BUNDLED_EPISODES)`.
+# **Why not expert data by default?** A Decision Transformer is asked for a *return* and acts like the
+# training episodes that earned it. If every episode is an expert's, every episode earns about the same
+# return, so the return-to-go tells the model nothing: it learns one gait, and the target-return slider of
+# notebook 4 moves without changing anything. So by default we use the **bundled multi-skill** dataset:
+# the package's pretrained expert (TQC) with its actions scaled down to 16 graded speeds, one speed per
+# episode, so the returns spread from about 100 to the expert's ~11,400. Mixing six different agents instead
+# was measured and did *not* steer (their gaits average out into no gait: see BENCHMARKS.md, "Steering").
+#
+# The bundled data is generated on your machine the first time (a minute or two; seconds in fast mode), then
+# read from a cache. It has the hub's columns, so nothing downstream changes. Notebooks 2–4 load it with
+# one call, `load_tutorial_dataset(DATASET, N_EPISODES, use_hub=USE_HUB)`, the one used here.
 
 # %%
-from dt_tutorial.collect import BUNDLED_NAME, bundled_dataset
-from dt_tutorial.data import load_episodes
-from dt_tutorial.errors import UserError
-from dt_tutorial.notebook import hub_reachable
+from dt_tutorial.notebook import load_tutorial_dataset
 
-episodes = None
-if USE_HUB and hub_reachable():  # a quick check: the hub client would retry for ~25 s without a network
-    try:
-        episodes, dataset_name = load_episodes("halfcheetah-expert-v2"), "halfcheetah-expert-v2"
-    except UserError as err:
-        print(f"note: {err}")
-if episodes is None:
-    reason = "fast mode" if FAST else "the hub is not reachable or not asked for"
-    print(f"Using {N_BUNDLED_EPISODES} bundled expert episodes ({reason}).")
-    episodes, dataset_name = bundled_dataset(n_episodes=N_BUNDLED_EPISODES, progress=False), BUNDLED_NAME
+episodes, dataset_name = load_tutorial_dataset(DATASET, N_EPISODES, use_hub=USE_HUB)
 episodes
+
+# %% [markdown]
+# Who drove each episode? The bundled sets have a `policy` column: `tqc*0.6` is the expert with its actions
+# scaled by 0.6 (a slower gait of the same motion), `tqc*1.0` the expert itself. (The hub's data has no such column.)
+
+# %%
+from collections import Counter
+
+if "policy" in episodes.column_names:
+    for policy, count in sorted(Counter(episodes["policy"]).items()):
+        print(f"{policy:<10} {count:>5} episodes")
 
 # %% [markdown]
 # ## One row is one episode
@@ -169,9 +183,11 @@ print(f"episode returns: min {returns.min():.0f}, mean {returns.mean():.0f}, max
 # %% [markdown]
 # ## How good are the episodes?
 #
-# The return of an episode is the sum of its rewards. The left histogram shows them: an expert dataset
-# sits in a narrow band near the top. The right one shows the lengths: every HalfCheetah episode runs
-# the full 1000 steps, because the cheetah cannot fall and the episode only ends at the time limit.
+# The return of an episode is the sum of its rewards. The left histogram shows them: the multi-skill data
+# spreads over the whole range, from a cheetah that barely moves to the expert, which is what lets the
+# return-to-go mean something; an expert-only dataset (`BLOG_SETTINGS = True`) sits in one narrow band near
+# the top. The right one shows the lengths: every HalfCheetah episode runs the full 1000 steps, because the
+# cheetah cannot fall and the episode only ends at the time limit.
 
 # %%
 import matplotlib.pyplot as plt
