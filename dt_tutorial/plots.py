@@ -84,3 +84,20 @@ def plot_return_conditioning(results, dataset_returns=None, path=None):
         ax_data.set_axis_off()
     ax_data.grid(alpha=0.3)
     return _finish(fig, path)
+
+
+def plot_conditioning_curves(curves: dict, path=None):
+    """Achieved vs target return of several models on one axes (`curves`: label -> `return_conditioning` results),
+    mean ± std per target and the achieved = target diagonal: e.g. expert-only vs multi-skill training data."""
+    fig, ax = plt.subplots(figsize=(6, 4.5))
+    for label, results in curves.items():
+        targets = [r.target_return for r in results]
+        ax.errorbar(targets, [r.returns.mean() for r in results], yerr=[r.returns.std() for r in results],
+                    marker="o", capsize=3, label=label)
+    everything = [v for results in curves.values() for r in results for v in (r.target_return, r.returns.mean())]
+    lims = [min(min(everything), 0), max(everything)]
+    ax.plot(lims, lims, "k--", alpha=0.5, label="achieved = target")
+    ax.set(xlabel="target return (conditioning)", ylabel="achieved return", title="return conditioning by training data")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    return _finish(fig, path)

@@ -41,3 +41,16 @@ def test_config_keeps_the_return_percentiles_and_old_configs_stay_readable(halfc
     np.testing.assert_allclose(quantiles[[0, 50, 100]], np.percentile(returns, [0, 50, 100]), rtol=1e-6, atol=1e-3)
     del config.dataset_return_quantiles  # a model saved before the percentiles were kept
     np.testing.assert_allclose(dataset_return_quantiles(config), [returns.min(), returns.max()])
+
+
+def test_conditioning_curves_draw_one_line_per_model_and_the_diagonal(tmp_path):
+    from dt_tutorial.plots import plot_conditioning_curves
+
+    flat = [EvalResult("HalfCheetah-v5", t, np.array([11000.0, 11200.0]), np.full(2, 1000), None) for t in (0.0, 6000.0, 12000.0)]
+    fig = plot_conditioning_curves({"multi-skill": _curve(), "expert-only": flat}, tmp_path / "curves.png")
+    ax = fig.axes[0]
+    assert sorted(t.get_text() for t in ax.get_legend().get_texts()) == ["achieved = target", "expert-only", "multi-skill"]
+    means = {c.get_label(): np.asarray(c.lines[0].get_ydata(), float) for c in ax.containers}  # errorbar: its data line first
+    np.testing.assert_allclose(means["multi-skill"], [r.returns.mean() for r in _curve()])
+    np.testing.assert_allclose(means["expert-only"], [11100.0] * 3)
+    assert _pixels(tmp_path / "curves.png").std() > 10
