@@ -51,9 +51,9 @@ def load_episodes(source: str | Path = "bundled", *, cache_dir: str | None = Non
     if source in HUB_CONFIGS:
         return load_hub_episodes(source, cache_dir=cache_dir)
     if source.startswith(MINARI_PREFIX):
-        from dt_tutorial.minari_data import load_minari_episodes
+        from dt_tutorial.minari_data import minari_episode_columns
 
-        return load_minari_episodes(source.removeprefix(MINARI_PREFIX))
+        return datasets.Dataset.from_dict(minari_episode_columns(source.removeprefix(MINARI_PREFIX)), features=EPISODE_FEATURES)
     path = Path(source).expanduser()
     if path.exists():
         return load_local_episodes(path)

@@ -34,12 +34,9 @@ def open_minari_dataset(dataset_id: str, *, download: bool = True):
         raise UserError(f"cannot load Minari dataset {dataset_id!r} ({reason}); list local ones with `minari list local`") from None
 
 
-def load_minari_episodes(dataset_id: str):
-    """The episodes of Minari dataset `dataset_id` as a `datasets.Dataset` (observations, actions, rewards, dones)."""
-    import datasets
-
-    from dt_tutorial.data import EPISODE_FEATURES
-
+def minari_episode_columns(dataset_id: str) -> dict[str, list[np.ndarray]]:
+    """Minari dataset `dataset_id` as columns of per-episode arrays: observations [T, state_dim], actions
+    [T, act_dim], rewards [T], dones [T] (`data.load_episodes` makes them a `datasets.Dataset`)."""
     dataset = open_minari_dataset(dataset_id)
     columns = {"observations": [], "actions": [], "rewards": [], "dones": []}
     for episode in dataset.iterate_episodes():
@@ -50,7 +47,7 @@ def load_minari_episodes(dataset_id: str):
         columns["actions"].append(np.asarray(episode.actions, dtype=np.float32).reshape(n_steps, -1))
         columns["rewards"].append(np.asarray(episode.rewards, dtype=np.float32).reshape(-1))
         columns["dones"].append(np.asarray(episode.terminations).reshape(-1).astype(bool))
-    return datasets.Dataset.from_dict(columns, features=EPISODE_FEATURES)
+    return columns
 
 
 def minari_env_id(dataset_id: str) -> str | None:
