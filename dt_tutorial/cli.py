@@ -40,7 +40,8 @@ def _is_main_process() -> bool:
 
 
 def _add_training_args(p: argparse.ArgumentParser, preset: str) -> None:
-    p.add_argument("--dataset", default="bundled", help="'bundled' (multi-skill, offline), 'bundled-expert', a hub config like halfcheetah-expert-v2, or a local path")
+    p.add_argument("--dataset", default="bundled", help="'bundled' (multi-skill, offline), 'bundled-expert', a hub config like halfcheetah-expert-v2, "
+                   "minari:<dataset id> (e.g. minari:mujoco/halfcheetah/expert-v0; needs the [minari] extra), or a local path")
     p.add_argument("--preset", default=preset, choices=["tutorial", "demo", "tiny"], help=f"training settings to start from (default {preset})")
     p.add_argument("--epochs", type=float, help="passes over the episodes (tutorial: 120)")
     p.add_argument("--max-steps", type=int, help="optimizer steps; overrides --epochs")
@@ -71,7 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", default="runs/dt", help="run folder: model, config with normalisation stats, loss history, plot")
 
     p = sub.add_parser("evaluate", help="run a saved model in its env: returns, D4RL score, optional video")
-    p.add_argument("--model", required=True, help="a run folder saved by train (or a hub model id)")
+    p.add_argument("--model", required=True, help="a run folder saved by train, or a hub model id (e.g. edbeeching/decision-transformer-gym-halfcheetah-expert)")
+    p.add_argument("--stats-from", help="dataset to compute a plain DecisionTransformerModel checkpoint's state mean/std from "
+                   "(as --dataset; default for the hub's edbeeching checkpoints: the dataset they were trained on)")
     p.add_argument("--target", type=float, default=12000.0, help="target return to condition on (default 12000)")
     p.add_argument("--episodes", type=_positive_int, default=10)
     p.add_argument("--seed", type=int, default=0)
@@ -116,7 +119,7 @@ def _train_config(args):
 
 
 def _train(args):
-    from dt_tutorial.data import Trajectories, load_episodes
+    from dt_tutorial.data import Trajectories, load_episodes, source_name
     from dt_tutorial.plots import plot_loss
     from dt_tutorial.train import steps_per_epoch, train
 
@@ -124,7 +127,7 @@ def _train(args):
     output = Path(args.output)
     if output.exists() and any(output.glob("checkpoint-*")) and not args.resume:
         raise UserError(f"{output} already holds a run: add --resume to continue it, or choose another --output")
-    data = Trajectories.from_dataset(load_episodes(args.dataset, progress=not args.no_progress), name=_dataset_name(args.dataset))
+    data = Trajectories.from_dataset(load_episodes(args.dataset, progress=not args.no_progress), name=source_name(args.dataset))
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
     epoch = steps_per_epoch(data.n_episodes, config.batch_size, world_size)
     steps = config.max_steps if config.max_steps > 0 else math.ceil(config.epochs * epoch)
@@ -141,12 +144,6 @@ def _train(args):
     return result
 
 
-def _dataset_name(source: str) -> str:
-    from dt_tutorial.collect import BUNDLED
-
-    return BUNDLED[source][0] if source in BUNDLED else Path(source).name or str(source)
-
-
 def _evaluate(args):
     from dt_tutorial.model import load_model
     from dt_tutorial.rollout import evaluate
@@ -154,7 +151,7 @@ def _evaluate(args):
 
     if args.video:
         check_video_path(args.video)
-    model = load_model(args.model)
+    model = load_model(args.model, stats_from=args.stats_from)
     result = evaluate(model, args.env, args.target, args.episodes, args.seed, max_steps=args.max_steps, device=args.device,
                       precision=args.precision,
                       progress=not args.no_progress)

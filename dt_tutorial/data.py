@@ -27,6 +27,7 @@ HUB_CONFIGS = tuple(
 )
 # `datasets` >= 4 refuses the repo's loading script; the hub's parquet export of it has no script.
 PARQUET_REVISION = "refs/convert/parquet"
+MINARI_PREFIX = "minari:"  # --dataset minari:mujoco/halfcheetah/expert-v0
 COLUMNS = ("observations", "actions", "rewards", "dones")
 OFFLINE_CHOICES = "use --dataset bundled or bundled-expert (generated offline by shipped agents), a local path (save_to_disk folder, parquet or .pkl), or a hub copy already in your HF cache"
 
@@ -49,12 +50,25 @@ def load_episodes(source: str | Path = "bundled", *, cache_dir: str | None = Non
         return bundled_dataset(source, progress=progress)
     if source in HUB_CONFIGS:
         return load_hub_episodes(source, cache_dir=cache_dir)
+    if source.startswith(MINARI_PREFIX):
+        from dt_tutorial.minari_data import minari_episode_columns
+
+        return datasets.Dataset.from_dict(minari_episode_columns(source.removeprefix(MINARI_PREFIX)), features=EPISODE_FEATURES)
     path = Path(source).expanduser()
     if path.exists():
         return load_local_episodes(path)
     raise UserError(
-        f"unknown dataset {source!r}: use 'bundled' (multi-skill), 'bundled-expert', a hub config ({', '.join(HUB_CONFIGS)}) or an existing local path"
+        f"unknown dataset {source!r}: use 'bundled' (multi-skill), 'bundled-expert', minari:<dataset id>, a hub config ({', '.join(HUB_CONFIGS)}) or an existing local path"
     )
+
+
+def source_name(source: str) -> str:
+    """The name a dataset source is known by (saved as the model's dataset_name; it tells the env)."""
+    from dt_tutorial.collect import BUNDLED
+
+    if source in BUNDLED:
+        return BUNDLED[source][0]
+    return source if source.startswith(MINARI_PREFIX) else Path(source).name or source
 
 
 def load_hub_episodes(config: str, *, cache_dir: str | None = None) -> datasets.Dataset:

@@ -13,8 +13,9 @@ import numpy as np
 import torch
 from transformers import DecisionTransformerConfig, DecisionTransformerModel
 
-from dt_tutorial.data import Trajectories
+from dt_tutorial.data import Trajectories, load_episodes, source_name
 from dt_tutorial.errors import UserError
+from dt_tutorial.pretrained import DEFAULT_CONTEXT_LENGTH, DEFAULT_SCALE, checkpoint_sources
 
 N_RETURN_QUANTILES = 101  # percentiles 0, 1, ..., 100
 INFERENCE_KEYS = ("state_mean", "state_std", "scale", "context_length", "env_id", "dataset_name")
@@ -63,6 +64,17 @@ def make_config(
         eos_token_id=None,
         **model_kwargs,
     )
+    attach_data_stats(config, trajectories, context_length=context_length, scale=scale, env_id=env_id)
+    return config
+
+
+def attach_data_stats(config, trajectories: Trajectories, *, context_length: int, scale: float, env_id: str | None = None) -> None:
+    """Store in `config` what inference needs from the training data: normalisation, scale, K, env, provenance."""
+    if (config.state_dim, config.act_dim) != (trajectories.state_dim, trajectories.act_dim):
+        raise UserError(
+            f"the model takes states of size {config.state_dim} and actions of size {config.act_dim}, but {trajectories.name} "
+            f"has {trajectories.state_dim} and {trajectories.act_dim}: give the dataset the model was trained on"
+        )
     returns = trajectories.episode_returns
     config.state_mean = trajectories.state_mean.tolist()
     config.state_std = trajectories.state_std.tolist()
@@ -73,7 +85,6 @@ def make_config(
     config.dataset_return_range = [float(returns.min()), float(returns.max())]
     # Percentiles 0..100 of the episode returns: where the data lies, for the return-conditioning plot.
     config.dataset_return_quantiles = np.percentile(returns, np.arange(N_RETURN_QUANTILES)).round(3).tolist()
-    return config
 
 
 def dataset_return_quantiles(config) -> np.ndarray | None:
@@ -82,8 +93,13 @@ def dataset_return_quantiles(config) -> np.ndarray | None:
     return None if quantiles is None else np.asarray(quantiles, dtype=float)
 
 
-def load_model(run_dir: str | Path) -> TrainableDT:
-    """Load a saved run (local folder or hub id), checking it has what inference needs."""
+def load_model(run_dir: str | Path, stats_from: str | None = None, env_id: str | None = None) -> TrainableDT:
+    """Load a saved run (local folder or hub id), checking it has what inference needs.
+
+    A plain DecisionTransformerModel checkpoint (e.g. the hub's edbeeching/decision-transformer-gym-*) lacks
+    the state statistics: they are computed from `stats_from` (which also replaces a saved model's own) (any `load_episodes` source; for the hub's nine
+    checkpoints the dataset they were trained on by default), with the blog's context length 20 and scale 1000.
+    `env_id` overrides the env the model is evaluated in."""
     path = Path(run_dir)
     if path.exists() and not (path / "config.json").exists():
         raise UserError(f"{run_dir} holds no saved model (no config.json): pass the --output folder of a train run")
@@ -95,11 +111,26 @@ def load_model(run_dir: str | Path) -> TrainableDT:
             raise UserError(f"no saved model at {run_dir}: no such folder, and no hub model either ({reason})") from None
         raise UserError(f"cannot load a model from {run_dir}: {reason}") from None
     missing = [key for key in INFERENCE_KEYS[:4] if getattr(model.config, key, None) is None]
-    if missing:
-        raise UserError(
-            f"{run_dir} lacks {', '.join(missing)} in its config.json: it was not saved by dt_tutorial; retrain with `python -m dt_tutorial train`"
-        )
+    if missing or stats_from:
+        _attach_stats_from(model.config, run_dir, stats_from, ", ".join(missing))
+    if env_id:
+        model.config.env_id = env_id
     return model.eval()
+
+
+def _attach_stats_from(config, run_dir, stats_from: str | None, missing: str) -> None:
+    """Fill a plain checkpoint's inference settings from `stats_from`, or the dataset its hub name implies."""
+    inferred = checkpoint_sources(str(run_dir))
+    if stats_from is None and inferred is None:
+        raise UserError(
+            f"{run_dir} lacks {missing} in its config.json: it was not saved by dt_tutorial; pass the dataset it was "
+            "trained on with --stats-from DATASET (stats_from=...), or retrain with `python -m dt_tutorial train`"
+        )
+    source = stats_from or inferred[0]
+    data = Trajectories.from_dataset(load_episodes(source), name=source_name(source))
+    context_length = getattr(config, "context_length", None) or DEFAULT_CONTEXT_LENGTH
+    attach_data_stats(config, data, context_length=context_length, scale=getattr(config, "scale", None) or DEFAULT_SCALE,
+                      env_id=data.env_id or (inferred[1] if inferred else None))
 
 
 def state_normalisation(config) -> tuple[np.ndarray, np.ndarray]:
