@@ -109,6 +109,7 @@ FAST = os.environ.get("DT_TUTORIAL_FAST") == "1"  # CI sets DT_TUTORIAL_FAST=1: 
 BLOG_SETTINGS = False  # True: the blog's expert-only data and training settings (a slider that cannot steer)
 DATASET, USE_HUB, PRESET = tutorial_choice(BLOG_SETTINGS, FAST)  # by default: "bundled", False, "demo"
 N_EPISODES = 20 if FAST else 1000  # episodes of the bundled dataset (the hub's set has its own 1,000)
+TRY_OTHER_SOURCES = False  # True: the optional section at the end downloads a hub checkpoint and a Minari dataset
 
 # %% [markdown]
 # ## Load the dataset
@@ -243,6 +244,29 @@ ax.set(xlabel="state dimension", ylabel="value (mean ± std)", title=f"{dataset_
 ax.grid(axis="y", alpha=0.3)
 fig.tight_layout()
 plt.show()
+
+# %% [markdown]
+# ## Optional: the hub's pretrained Decision Transformers and Minari datasets
+#
+# The blog's authors trained nine models, `edbeeching/decision-transformer-gym-{halfcheetah,hopper,walker2d}-{expert,medium,medium-replay}`.
+# Their `config.json` holds no state mean/std, so `load_model(..., stats_from=DATASET)` computes them from the data
+# the model was trained on, exactly as training does (for these nine ids that dataset is inferred).
+# [Minari](https://minari.farama.org), D4RL's successor, is read with `load_episodes("minari:<dataset id>")`
+# (`pip install 'dt-tutorial[minari]'`) into the same one-row-per-episode schema. Minari's HalfCheetah returns are
+# not on D4RL's scale: the printed D4RL score always uses D4RL's reference returns. Both need internet: set
+# `TRY_OTHER_SOURCES = True` in the parameters cell to run the next cell (CI never does).
+
+# %%
+if TRY_OTHER_SOURCES:
+    from dt_tutorial.data import load_episodes
+    from dt_tutorial.model import load_model
+    from dt_tutorial.rollout import evaluate
+
+    hub_model = load_model("edbeeching/decision-transformer-gym-halfcheetah-expert", stats_from="halfcheetah-expert-v2")
+    print(evaluate(hub_model, target_return=12000, n_episodes=2).summary())
+    print(load_episodes("minari:mujoco/halfcheetah/expert-v0"))
+else:
+    print("TRY_OTHER_SOURCES is False: nothing downloaded")
 
 # %% [markdown]
 # ## Next
