@@ -44,7 +44,7 @@ def _add_training_args(p: argparse.ArgumentParser, preset: str) -> None:
                    "minari:<dataset id> (e.g. minari:mujoco/halfcheetah/expert-v0; needs the [minari] extra), or a local path")
     p.add_argument("--preset", default=preset, choices=["tutorial", "demo", "tiny"], help=f"training settings to start from (default {preset})")
     p.add_argument("--epochs", type=float, help="passes over the episodes (tutorial: 120)")
-    p.add_argument("--max-steps", type=int, help="optimizer steps; overrides --epochs")
+    p.add_argument("--max-steps", type=_positive_int, help="optimizer steps; overrides --epochs")
     p.add_argument("--save-steps", type=_positive_int, help="checkpoint every this many steps, for --resume")
     p.add_argument("--batch-size", type=_positive_int)
     p.add_argument("--lr", type=float, dest="learning_rate", help="peak learning rate")

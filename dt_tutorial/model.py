@@ -29,10 +29,10 @@ class TrainableDT(DecisionTransformerModel):
         # The tutorial read `output[1]`; the named field is the same tensor and robust to field order.
         action_preds = output.action_preds  # [batch, K, act_dim]
         action_targets = kwargs["actions"]  # [batch, K, act_dim]
-        mask = kwargs["attention_mask"].unsqueeze(-1).to(action_preds.dtype)  # [batch, K, 1]
-        # Mean squared error over the real (unpadded) steps: the tutorial's loss, without boolean indexing.
-        squared_error = (action_preds - action_targets) ** 2 * mask
-        loss = squared_error.sum() / (mask.sum() * action_preds.shape[-1]).clamp(min=1)
+        real = kwargs["attention_mask"].bool()  # [batch, K]
+        # Mean squared error over the real (unpadded) steps only: selecting them (rather than multiplying
+        # by the mask) keeps a NaN or inf predicted at a padded position out of the loss.
+        loss = torch.nn.functional.mse_loss(action_preds[real].float(), action_targets[real].float())
         return {"loss": loss}
 
     def original_forward(self, **kwargs):

@@ -160,13 +160,18 @@ def _rng_file(checkpoint: str | Path, process_index: int) -> Path:
     return Path(checkpoint) / COLLATOR_RNG_FILE.format(rank=process_index)
 
 
-def last_complete_checkpoint(output_dir: str | Path) -> Path | None:
-    """The newest checkpoint-N folder that was saved to the end, or None.
+def last_complete_checkpoint(output_dir: str | Path, world_size: int = 1) -> Path | None:
+    """The newest checkpoint-N folder that every one of `world_size` ranks saved to the end, or None.
 
-    A run killed while saving leaves a partial folder; the collator state (written last) marks complete ones."""
+    A run killed while saving leaves a partial folder; each rank's collator state (written last) marks
+    its part complete, so a checkpoint lacking any rank's file is skipped."""
     folders = [c for c in Path(output_dir).glob(f"{PREFIX_CHECKPOINT_DIR}-*") if c.name.rsplit("-", 1)[1].isdigit()]
     checkpoints = sorted(folders, key=_checkpoint_step, reverse=True)
-    return next((c for c in checkpoints if (c / "trainer_state.json").exists() and _rng_file(c, 0).exists()), None)
+    complete = (
+        c for c in checkpoints
+        if (c / "trainer_state.json").exists() and all(_rng_file(c, rank).exists() for rank in range(world_size))
+    )
+    return next(complete, None)
 
 
 def _checkpoint_step(checkpoint: Path) -> int:
@@ -268,15 +273,16 @@ def train(
     config = config or TrainConfig()
     output_dir = Path(output_dir)
     trainer = make_trainer(data, config, output_dir, progress=progress)
-    checkpoint = last_complete_checkpoint(output_dir) if resume else None
+    checkpoint = last_complete_checkpoint(output_dir, trainer.args.world_size) if resume else None
     if resume and checkpoint is None:
-        raise UserError(f"--resume: no complete checkpoint-* folder in {output_dir} to resume from")
+        raise UserError(
+            f"--resume: no complete checkpoint-* folder in {output_dir} to resume from"
+            + (f" (one needs the collator state of all {trainer.args.world_size} processes)" if trainer.args.world_size > 1 else "")
+        )
     if checkpoint:
-        rng_file = _rng_file(checkpoint, trainer.args.process_index)
-        if rng_file.exists():
-            collator = trainer.data_collator
-            collator.rng.bit_generator.state = json.loads(rng_file.read_text())
-            collator.n_batches = _checkpoint_step(checkpoint) * trainer.args.gradient_accumulation_steps
+        collator = trainer.data_collator  # each rank resumes its own batches: its file must be there (never skipped)
+        collator.rng.bit_generator.state = json.loads(_rng_file(checkpoint, trainer.args.process_index).read_text())
+        collator.n_batches = _checkpoint_step(checkpoint) * trainer.args.gradient_accumulation_steps
     trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
     trainer.save_model(str(output_dir))
     history = [entry for entry in trainer.state.log_history if "loss" in entry or "train_runtime" in entry]

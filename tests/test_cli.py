@@ -75,6 +75,13 @@ def test_bad_episode_count_is_one_error_line(episodes):
     assert proc.stdout == ""
 
 
+@pytest.mark.parametrize("steps", ["0", "-3"])
+def test_train_refuses_a_step_budget_below_one(steps, tmp_path):
+    proc = run_cli("train", "--preset", "tiny", "--max-steps", steps, "--output", tmp_path / "run")
+    assert_user_error(proc, f"error: argument --max-steps: must be a positive integer, got {steps}")
+    assert not (tmp_path / "run").exists()
+
+
 def test_training_into_a_used_folder_needs_resume(trained, capsys):
     line = user_error(capsys, "train", "--preset", "tiny", "--output", trained)
     assert line.startswith(f"error: {trained} already holds a run: add --resume")

@@ -52,6 +52,31 @@ def test_loss_is_the_tutorials_masked_action_mse(model, batch):
     torch.testing.assert_close(loss, torch.mean((preds - targets) ** 2), rtol=1e-6, atol=1e-7)
 
 
+def test_loss_under_cpu_bf16_autocast_is_finite(model, batch):
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        loss = model(**batch)["loss"]
+    assert torch.isfinite(loss) and loss > 0
+
+
+def test_nan_predicted_at_padded_steps_stays_out_of_the_loss(model, batch):
+    with torch.no_grad():
+        expected = model(**batch)["loss"]
+    padded = batch["attention_mask"] == 0  # [B, K]
+
+    def poison_padded_predictions(module, inputs, output):
+        # predict_action's output [B, K, act_dim]: NaN wherever the step is padding
+        return output.masked_fill(padded.unsqueeze(-1), float("nan"))
+
+    hook = model.predict_action.register_forward_hook(poison_padded_predictions)
+    try:
+        with torch.no_grad():
+            poisoned = model(**batch)["loss"]
+    finally:
+        hook.remove()
+    assert torch.isfinite(poisoned)
+    torch.testing.assert_close(poisoned, expected)
+
+
 def test_loss_trains_the_network(model, batch):
     model.train()
     model(**batch)["loss"].backward()

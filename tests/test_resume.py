@@ -8,13 +8,16 @@ an uninterrupted run's: the Trainer restores model, optimizer, scheduler and the
 from __future__ import annotations
 
 import json
+import math
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
 
 import pytest
+import torch
 from _helpers import assert_ok, one_thread, run_cli, subprocess_env  # noqa: F401 (fixture)
 
 from dt_tutorial.data import Trajectories, load_episodes
@@ -71,3 +74,40 @@ def test_resume_skips_a_checkpoint_the_kill_left_half_written(tmp_path):
     (tmp_path / "checkpoint-notes").mkdir()
     assert last_complete_checkpoint(tmp_path) == tmp_path / "checkpoint-20"
     assert last_complete_checkpoint(tmp_path / "checkpoint-30") is None
+
+
+def test_a_checkpoint_needs_every_ranks_collator_state(tmp_path):
+    for step, ranks in ((10, (0, 1)), (20, (0,))):  # checkpoint-20: rank 1 was killed before writing its state
+        (tmp_path / f"checkpoint-{step}").mkdir()
+        (tmp_path / f"checkpoint-{step}" / "trainer_state.json").write_text("{}")
+        for rank in ranks:
+            (tmp_path / f"checkpoint-{step}" / f"collator_rng-rank{rank}.json").write_text("{}")
+    assert last_complete_checkpoint(tmp_path, world_size=2) == tmp_path / "checkpoint-10"
+    assert last_complete_checkpoint(tmp_path, world_size=1) == tmp_path / "checkpoint-20"
+    assert last_complete_checkpoint(tmp_path, world_size=3) is None
+
+
+# A small dataset so the tiny preset's epoch (ceil(40 / 16) = 3 steps) ends before the checkpoint at step 5;
+# the resumed run then crosses the epoch boundaries at steps 6 and 9 (the data loader restarts there).
+N_EPISODES, EPOCH_STEPS, STOP, TOTAL = 40, 3, 5, 10
+
+
+def saved_weights(run_dir):
+    from safetensors.torch import load_file
+
+    return load_file(str(run_dir / "model.safetensors"))
+
+
+def test_resume_after_an_epoch_boundary_equals_the_uninterrupted_run(tmp_path):
+    data = Trajectories.from_dataset(load_episodes("bundled").select(range(N_EPISODES)), "bundled-40")
+    config = get_config("tiny", max_steps=TOTAL, save_steps=STOP, logging_steps=1)
+    assert math.ceil(N_EPISODES / config.batch_size) == EPOCH_STEPS < STOP
+    uninterrupted = train(data, config, tmp_path / "uninterrupted", progress=False)
+    # What a run stopped after step STOP leaves: its checkpoint-STOP (saved mid-run, while batch STOP + 1 was prefetched).
+    shutil.copytree(tmp_path / "uninterrupted" / f"checkpoint-{STOP}", tmp_path / "resumed" / f"checkpoint-{STOP}")
+    resumed = train(data, config, tmp_path / "resumed", resume=True, progress=False)
+    assert [h["step"] for h in resumed.history if "loss" in h] == list(range(1, TOTAL + 1))
+    assert resumed.history[-1]["epoch"] == pytest.approx(TOTAL / EPOCH_STEPS)
+    assert steps_and_losses(resumed.history) == steps_and_losses(uninterrupted.history)
+    for name, weight in saved_weights(tmp_path / "uninterrupted").items():
+        assert torch.equal(saved_weights(tmp_path / "resumed")[name], weight), name
