@@ -89,7 +89,7 @@ def top_episodes(episodes: datasets.Dataset, fraction: float) -> datasets.Datase
     if not 0 < fraction <= 1:
         raise UserError(f"top_fraction must be in (0, 1], got {fraction}")
     returns = Trajectories.from_dataset(episodes).episode_returns  # [n_episodes]
-    n_keep = max(1, math.ceil(fraction * len(returns) - 1e-9))  # the tolerance keeps 0.7 * 10 at 7, not 8
+    n_keep = max(1, math.ceil(fraction * len(returns) - 1e-9))  # the tolerance keeps 0.07 * 100 at 7, not 8
     best = np.argsort(-returns, kind="stable")[:n_keep]
     return episodes.select(np.sort(best))
 

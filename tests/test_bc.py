@@ -92,7 +92,7 @@ def test_top_fraction_keeps_exactly_the_best_episodes_in_order():
     returns = [5.0, 1.0, 9.0, 3.0, 7.0, 2.0, 8.0, 4.0, 6.0, 0.0]
     assert kept(top_episodes(episodes_with_returns(returns), 0.3)) == [2, 4, 6]  # 9, 7, 8 in dataset order
     assert kept(top_episodes(episodes_with_returns(returns * 3), 0.1)) == [2, 12, 22]
-    assert len(top_episodes(episodes_with_returns(returns), 0.7)) == 7  # 0.7 * 10 is 7.000000000000001 in floats
+    assert len(top_episodes(episodes_with_returns(np.arange(100.0)), 0.07)) == 7  # 0.07 * 100 is 7.000000000000001 in floats
     assert kept(top_episodes(episodes_with_returns(returns), 0.01)) == [2]  # at least one
     assert len(top_episodes(episodes_with_returns(returns), 1.0)) == 10
 
