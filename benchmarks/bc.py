@@ -45,7 +45,8 @@ class BCSettings:
 
 def run_method(episodes, dataset: str, method: str, settings: BCSettings) -> tuple[dict, list]:
     overrides = {} if settings.max_steps is None else {"max_steps": settings.max_steps}
-    name, run_dir = f"halfcheetah-{dataset}", settings.output_dir / dataset / method.replace("%", "pct")
+    label = Path(dataset).name  # a bundled name, or a local dataset folder
+    name, run_dir = f"halfcheetah-{label}", settings.output_dir / label / method.replace("%", "pct")
     start = time.perf_counter()
     if METHODS[method] is None:
         model = train(Trajectories.from_dataset(episodes, name), get_config(settings.preset, **overrides), run_dir,
