@@ -4,6 +4,7 @@
     python -m benchmarks --quick         # smaller sizes, a few minutes on 2 cores
     python -m benchmarks --only training --profile
     python -m benchmarks --peer d3rlpy --peer-steps 200   # d3rlpy's DecisionTransformer, its own venv (made once)
+    python -m benchmarks --bc bundled-expert,bundled --preset demo   # DT vs BC vs 10%BC (benchmarks/bc.py)
     python -m benchmarks --quality expert,mixed,demo --preset demo --max-steps 3000 --out outputs/quality.json
 """
 
@@ -41,6 +42,10 @@ def build_parser() -> argparse.ArgumentParser:
     peer.add_argument("--peer-dataset", default="bundled-expert", help="episodes for the peer (default bundled-expert)")
     peer.add_argument("--peer-steps", type=int, default=200, help="the peer's optimizer steps (its cosine schedule spans them)")
     peer.add_argument("--peer-eval-max-steps", type=int, default=1000, help="cap on the peer's evaluation episode length")
+    baseline = parser.add_argument_group("behaviour cloning (slow: trains models; uses --preset, --max-steps, --eval-*)")
+    baseline.add_argument("--bc", type=_csv(str), help="instead: DT vs BC vs 10%%BC on these datasets, e.g. bundled-expert,bundled")
+    baseline.add_argument("--bc-targets", type=_csv(float), help="target returns (default 3000,6000,9000,12000)")
+    baseline.add_argument("--bc-out", type=Path, default=Path("outputs/benchmarks/bc"), help="runs, bc.json and the plot")
     quality = parser.add_argument_group("learning quality (slow: trains models)")
     quality.add_argument("--quality", nargs="?", const=PARTS, type=_csv(str, PARTS), help=f"run these parts instead: {','.join(PARTS)} (default all)")
     quality.add_argument("--preset", choices=["tutorial", "demo", "tiny"], help="training preset for every part (default: per part)")
@@ -70,6 +75,13 @@ def main(argv=None) -> None:
         print(format_peer(result) + f"\nload average before {machine['load_average']}, after {machine_info()['load_average']}")
         if args.json:
             args.json.write_text(json.dumps({"machine": machine, "peer": result}, indent=1))
+        return
+    if args.bc:
+        from benchmarks.bc import BCSettings, run_bc
+
+        overrides = {"preset": args.preset, "targets": args.bc_targets}
+        run_bc(args.bc, BCSettings(**{k: v for k, v in overrides.items() if v}, max_steps=args.max_steps,
+                                   eval_episodes=args.eval_episodes, eval_max_steps=args.eval_max_steps, output_dir=args.bc_out))
         return
     if args.quality:
         from benchmarks.quality import QualitySettings, run_quality

@@ -203,8 +203,11 @@ def steps_per_epoch(n_episodes: int, batch_size: int, world_size: int = 1) -> in
     return math.ceil(math.ceil(n_episodes / world_size) / batch_size)
 
 
-def make_trainer(trajectories: Trajectories, config: TrainConfig, output_dir: str | Path, *, progress: bool = True) -> Trainer:
-    """The `Trainer`, model and collator for `trajectories`, with `config`'s settings."""
+def make_trainer(trajectories: Trajectories, config: TrainConfig, output_dir: str | Path, *, progress: bool = True,
+                 model: torch.nn.Module | None = None) -> Trainer:
+    """The `Trainer`, model and collator for `trajectories`, with `config`'s settings.
+
+    `model` replaces the `TrainableDT` built from `config` (the BC baseline trains this way, see `bc.py`)."""
     check_config(config)
     device = training_device(config)
     precision = resolve_precision(config.precision, device)
@@ -240,20 +243,21 @@ def make_trainer(trajectories: Trajectories, config: TrainConfig, output_dir: st
         seed=config.seed + args.process_index,
     )
     torch.manual_seed(config.seed)
-    model = TrainableDT(
-        make_config(
-            trajectories,
-            context_length=config.context_length,
-            scale=config.scale,
-            max_ep_len=config.max_ep_len,
-            hidden_size=config.hidden_size,
-            n_layer=config.n_layer,
-            n_head=config.n_head,
-            resid_pdrop=config.dropout,
-            embd_pdrop=config.dropout,
-            attn_pdrop=config.dropout,
+    if model is None:
+        model = TrainableDT(
+            make_config(
+                trajectories,
+                context_length=config.context_length,
+                scale=config.scale,
+                max_ep_len=config.max_ep_len,
+                hidden_size=config.hidden_size,
+                n_layer=config.n_layer,
+                n_head=config.n_head,
+                resid_pdrop=config.dropout,
+                embd_pdrop=config.dropout,
+                attn_pdrop=config.dropout,
+            )
         )
-    )
     trainer = Trainer(
         model=model, args=args, train_dataset=EpisodeIndexDataset(trajectories.n_episodes), data_collator=collator
     )
@@ -268,11 +272,14 @@ def train(
     *,
     resume: bool = False,
     progress: bool = True,
+    model: torch.nn.Module | None = None,
 ) -> TrainResult:
-    """Train, save the model (with its normalisation stats) and the loss history to `output_dir`."""
+    """Train, save the model (with its normalisation stats) and the loss history to `output_dir`.
+
+    `model`: train this policy instead of a `TrainableDT` built from `config` (e.g. `bc.BCPolicy`)."""
     config = config or TrainConfig()
     output_dir = Path(output_dir)
-    trainer = make_trainer(data, config, output_dir, progress=progress)
+    trainer = make_trainer(data, config, output_dir, progress=progress, model=model)
     checkpoint = last_complete_checkpoint(output_dir, trainer.args.world_size) if resume else None
     if resume and checkpoint is None:
         raise UserError(

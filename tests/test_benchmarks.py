@@ -148,3 +148,18 @@ def test_peer_export_ends_every_episode_in_a_terminal_or_a_timeout(hopper, tmp_p
     assert not arrays["terminals"].any()
     np.testing.assert_array_equal(arrays["observations"], hopper.observations)
     assert len(arrays["actions"]) == len(arrays["rewards"]) == len(arrays["terminals"]) == hopper.n_steps
+
+
+def test_bc_comparison_trains_all_three_and_writes_table_and_plot(halfcheetah_episodes, tmp_path):
+    from benchmarks.bc import BCSettings, run_bc
+
+    halfcheetah_episodes.save_to_disk(str(tmp_path / "cheetah"))
+    settings = BCSettings(preset="tiny", max_steps=3, targets=(0.0, 12000.0), eval_episodes=1, eval_max_steps=10,
+                          output_dir=tmp_path / "out")
+    rows = run_bc((str(tmp_path / "cheetah"),), settings)
+    assert [row["method"] for row in rows] == ["DT", "BC", "10%BC"]
+    dt, bc, top_bc = rows
+    assert bc["achieved"][0] == bc["achieved"][1] and top_bc["achieved"][0] == top_bc["achieved"][1]  # BC ignores the target
+    assert bc["parameters"] == top_bc["parameters"] != dt["parameters"]
+    assert (tmp_path / "out" / "achieved_vs_target.png").stat().st_size > 0
+    assert json.loads((tmp_path / "out" / "bc.json").read_text())["rows"] == rows

@@ -30,12 +30,13 @@ def install_cell(nb) -> str:
     return code_cells(nb)[0]
 
 
-def test_the_four_notebooks_are_there():
+def test_the_five_notebooks_are_there():
     assert [p.name for p in PATHS] == [
         "01_load_the_dataset.ipynb",
         "02_preprocessing_and_collator.ipynb",
         "03_train.ipynb",
         "04_watch_it_run.ipynb",
+        "05_dt_vs_behaviour_cloning.ipynb",
     ]
 
 

@@ -1,0 +1,144 @@
+"""Behaviour cloning (BC): the baseline a Decision Transformer should be compared with.
+
+`BCPolicy` is an MLP (256x256 ReLU, tanh output) from the normalised state to the action. It is trained with
+the SAME 🤗 `Trainer` and the SAME collator as the DT, with windows of one step (`context_length=1`): BC is
+literally "a DT without returns and history", so the comparison differs only in the model, and the
+settings (optimizer, schedule, precision, devices, checkpoints) need no second training loop.
+It implements the policy interface (`predict_actions(window)`), so `rollout.evaluate`, `record_video` and
+the slider run it unchanged; it ignores the target return, so its achieved-vs-target curve is flat.
+
+`top_episodes(episodes, fraction)` keeps the best episodes by return: "%BC" (e.g. 10%BC), which needs to
+know which episodes are good; the DT is instead asked for a return.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from pathlib import Path
+
+import datasets
+import numpy as np
+import torch
+from transformers import PretrainedConfig, PreTrainedModel
+
+from dt_tutorial.data import Trajectories
+from dt_tutorial.errors import UserError
+from dt_tutorial.model import make_config
+from dt_tutorial.train import TrainConfig, TrainResult, get_config, train
+
+# What evaluation and the plots read from a policy's config, copied from the DT's `make_config`.
+DATA_KEYS = ("state_dim", "act_dim", "max_ep_len", "state_mean", "state_std", "scale", "context_length",
+             "env_id", "dataset_name", "dataset_return_range", "dataset_return_quantiles")
+
+
+class BCConfig(PretrainedConfig):
+    """An MLP policy's sizes plus the data fields evaluation needs (see `DATA_KEYS`)."""
+
+    model_type = "dt_tutorial_bc"
+
+    def __init__(self, state_dim: int = 17, act_dim: int = 6, hidden_sizes=(256, 256), context_length: int = 1, **kwargs):
+        self.state_dim, self.act_dim = state_dim, act_dim
+        self.hidden_sizes = list(hidden_sizes)
+        self.context_length = context_length  # one step: BC sees the current state only
+        super().__init__(**kwargs)
+
+
+class BCPolicy(PreTrainedModel):
+    """state -> action MLP; forward returns the masked action MSE the `Trainer` minimises."""
+
+    config_class = BCConfig
+    base_model_prefix = "bc"
+
+    def __init__(self, config: BCConfig):
+        super().__init__(config)
+        sizes = [config.state_dim, *config.hidden_sizes]
+        layers = []
+        for n_in, n_out in zip(sizes[:-1], sizes[1:]):
+            layers += [torch.nn.Linear(n_in, n_out), torch.nn.ReLU()]
+        self.net = torch.nn.Sequential(*layers, torch.nn.Linear(sizes[-1], config.act_dim), torch.nn.Tanh())
+        self.post_init()
+
+    def _init_weights(self, module):
+        if isinstance(module, torch.nn.Linear):
+            module.reset_parameters()  # torch's default init
+
+    def predict_actions(self, window: dict[str, torch.Tensor]) -> torch.Tensor:
+        """The policy interface: the action for the last (always real, windows are left padded) step. [n, act_dim]"""
+        return self.net(window["states"][:, -1])  # [n, state_dim] -> [n, act_dim]
+
+    def forward(self, **window):
+        """Training: the collator's batch in, {"loss"} out (MSE on the last step; its mask is 1 as it is real)."""
+        predicted = self.predict_actions(window)  # [batch, act_dim]
+        mask = window["attention_mask"][:, -1:].to(predicted.dtype)  # [batch, 1]
+        loss = ((predicted - window["actions"][:, -1]) ** 2 * mask).sum() / (mask.sum() * predicted.shape[-1]).clamp(min=1)
+        return {"loss": loss}
+
+
+def make_bc_config(trajectories: Trajectories, hidden_sizes=(256, 256), *, scale: float = 1000.0,
+                   max_ep_len: int = 1000, env_id: str | None = None) -> BCConfig:
+    """A BC config sized from the data, with the same normalisation and provenance fields as the DT's."""
+    data_config = make_config(trajectories, context_length=1, scale=scale, max_ep_len=max_ep_len, env_id=env_id)
+    return BCConfig(hidden_sizes=hidden_sizes, **{key: getattr(data_config, key) for key in DATA_KEYS})
+
+
+def top_episodes(episodes: datasets.Dataset, fraction: float) -> datasets.Dataset:
+    """The best ceil(fraction * n) episodes by return (at least one), in their original order.
+
+    Ties at the cut go to the earlier episode (a stable sort), so the count is always exact."""
+    if not 0 < fraction <= 1:
+        raise UserError(f"top_fraction must be in (0, 1], got {fraction}")
+    returns = Trajectories.from_dataset(episodes).episode_returns  # [n_episodes]
+    n_keep = max(1, math.ceil(fraction * len(returns) - 1e-9))  # the tolerance keeps 0.07 * 100 at 7, not 8
+    best = np.argsort(-returns, kind="stable")[:n_keep]
+    return episodes.select(np.sort(best))
+
+
+def bc_train_config(preset: str = "demo", **overrides) -> TrainConfig:
+    """The DT preset's optimizer settings with one-step windows (BC has no history)."""
+    return get_config(preset, **{"context_length": 1, "dropout": 0.0, **overrides})
+
+
+def train_bc(episodes: datasets.Dataset, name: str, config: TrainConfig | None = None, output_dir: str | Path = "runs/bc", *,
+             top_fraction: float = 1.0, hidden_sizes=(256, 256), progress: bool = True) -> TrainResult:
+    """Train a `BCPolicy` on `episodes` (only the best `top_fraction` of them by return) with the DT's `Trainer`.
+
+    `name` is the dataset's name, e.g. "halfcheetah-bundled": it tells evaluation which env to use."""
+    config = config or bc_train_config()
+    if config.context_length != 1:
+        config = dataclasses.replace(config, context_length=1)
+    if top_fraction < 1:
+        episodes = top_episodes(episodes, top_fraction)
+    data = Trajectories.from_dataset(episodes, name)
+    torch.manual_seed(config.seed)
+    policy = BCPolicy(make_bc_config(data, hidden_sizes, scale=config.scale, max_ep_len=config.max_ep_len))
+    policy.config.top_fraction = float(top_fraction)
+    return train(data, config, output_dir, progress=progress, model=policy)
+
+
+def load_bc(run_dir: str | Path) -> BCPolicy:
+    """A saved BC run, ready for `evaluate` / `record_video`."""
+    if not (Path(run_dir) / "config.json").exists():
+        raise UserError(f"{run_dir} holds no saved BC policy (no config.json): pass the output folder of train_bc")
+    return BCPolicy.from_pretrained(str(run_dir)).eval()
+
+
+def plot_achieved_vs_target(panels: dict[str, dict[str, list]], path: str | Path | None = None):
+    """One panel per dataset, one line per method: mean achieved return (± std) against the target.
+
+    `panels` maps a dataset name to {method: [EvalResult per target]}; BC's line is flat by construction."""
+    from dt_tutorial.plots import _finish, plt
+
+    fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 4), squeeze=False)
+    for ax, (dataset, curves) in zip(axes[0], panels.items()):
+        for method, results in curves.items():
+            targets = [r.target_return for r in results]
+            means = np.array([r.mean_return for r in results])
+            stds = np.array([r.returns.std() for r in results])
+            ax.plot(targets, means, marker="o", label=method)
+            ax.fill_between(targets, means - stds, means + stds, alpha=0.15)
+        lims = [min(targets), max(targets)]
+        ax.plot(lims, lims, "k:", label="achieved = target")
+        ax.set(xlabel="target return", ylabel="achieved return", title=dataset)
+        ax.legend()
+    return _finish(fig, path)

@@ -1,0 +1,116 @@
+"""bc.py: the behaviour-cloning baseline trains with the DT's Trainer and runs through the same evaluation."""
+
+from __future__ import annotations
+
+import datasets
+import numpy as np
+import pytest
+import torch
+from _helpers import one_thread  # noqa: F401 (fixture)
+from conftest import raises_one_line
+
+from dt_tutorial.bc import BCPolicy, bc_train_config, load_bc, top_episodes, train_bc
+from dt_tutorial.data import EPISODE_FEATURES, Trajectories
+from dt_tutorial.rollout import evaluate
+from dt_tutorial.video import read_video, record_video
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+STEPS = 20
+
+
+@pytest.fixture(scope="module")
+def bc_run(halfcheetah_episodes, tmp_path_factory):
+    config = bc_train_config("tiny", device="cpu", max_steps=STEPS, save_steps=1000)
+    return train_bc(halfcheetah_episodes, "halfcheetah-test", config, tmp_path_factory.mktemp("bc"),
+                    hidden_sizes=(32, 32), progress=False)
+
+
+def test_bc_trains_with_the_trainer_and_its_loss_falls(bc_run):
+    losses = [h["loss"] for h in bc_run.history if "loss" in h]
+    assert bc_run.trainer.state.global_step == STEPS
+    assert losses[-1] < losses[0]
+    config = bc_run.model.config
+    assert config.context_length == 1 and config.env_id == "HalfCheetah-v5" and config.dataset_name == "halfcheetah-test"
+
+
+def test_bc_runs_through_evaluate_and_ignores_the_target(bc_run):
+    low, high = evaluate(bc_run.model, target_return=[0.0, 12000.0], n_episodes=2, max_steps=15, progress=False)
+    assert low.returns.shape == (2,) and np.all(low.lengths == 15)
+    np.testing.assert_allclose(low.returns, high.returns)  # BC has no return input: a flat achieved-vs-target curve
+
+
+def test_bc_acts_on_the_last_state_only(bc_run):
+    policy = bc_run.model.eval()
+    state = torch.randn(3, 1, 17)
+    window = {"states": state, "attention_mask": torch.ones(3, 1)}
+    longer = {"states": torch.cat([torch.randn(3, 4, 17), state], dim=1), "attention_mask": torch.ones(3, 5)}
+    with torch.no_grad():
+        np.testing.assert_allclose(policy.predict_actions(window), policy.predict_actions(longer))
+        assert policy.predict_actions(window).abs().max() <= 1  # tanh output: inside HalfCheetah's action box
+
+
+def test_bc_records_a_video(bc_run, tmp_path):
+    result = record_video(bc_run.model, tmp_path / "bc.mp4", max_steps=10, progress=False)
+    assert len(result.frames) == 11 and read_video(tmp_path / "bc.mp4").shape[0] == 11
+
+
+def test_save_load_round_trip(bc_run):
+    loaded = load_bc(bc_run.output_dir)
+    assert isinstance(loaded, BCPolicy) and loaded.config.state_mean == bc_run.model.config.state_mean
+    for name, tensor in bc_run.model.state_dict().items():
+        torch.testing.assert_close(loaded.state_dict()[name], tensor)
+    a = evaluate(loaded, n_episodes=1, max_steps=10, progress=False)
+    b = evaluate(bc_run.model, n_episodes=1, max_steps=10, progress=False)
+    np.testing.assert_allclose(a.returns, b.returns, rtol=1e-5)  # same weights; float rounding may differ
+
+
+def test_load_bc_without_a_run_says_so(tmp_path):
+    with raises_one_line("no saved BC policy"):
+        load_bc(tmp_path)
+
+
+def episodes_with_returns(returns) -> datasets.Dataset:
+    """One-step episodes whose single reward is the given return; the observation records the episode index."""
+    n = len(returns)
+    return datasets.Dataset.from_dict(
+        {
+            "observations": [np.full((1, 2), i, np.float32) for i in range(n)],
+            "actions": [np.zeros((1, 1), np.float32) for _ in range(n)],
+            "rewards": [np.array([r], np.float32) for r in returns],
+            "dones": [np.array([True]) for _ in range(n)],
+        },
+        features=EPISODE_FEATURES,
+    )
+
+
+def kept(episodes) -> list[int]:
+    return [int(obs[0][0]) for obs in episodes["observations"]]
+
+
+def test_top_fraction_keeps_exactly_the_best_episodes_in_order():
+    returns = [5.0, 1.0, 9.0, 3.0, 7.0, 2.0, 8.0, 4.0, 6.0, 0.0]
+    assert kept(top_episodes(episodes_with_returns(returns), 0.3)) == [2, 4, 6]  # 9, 7, 8 in dataset order
+    assert kept(top_episodes(episodes_with_returns(returns * 3), 0.1)) == [2, 12, 22]
+    assert len(top_episodes(episodes_with_returns(np.arange(100.0)), 0.07)) == 7  # 0.07 * 100 is 7.000000000000001 in floats
+    assert kept(top_episodes(episodes_with_returns(returns), 0.01)) == [2]  # at least one
+    assert len(top_episodes(episodes_with_returns(returns), 1.0)) == 10
+
+
+def test_top_fraction_ties_go_to_the_earlier_episode():
+    assert kept(top_episodes(episodes_with_returns([1.0, 5.0, 5.0, 5.0, 0.0]), 0.4)) == [1, 2]
+
+
+def test_top_fraction_trains_on_the_kept_episodes_only(halfcheetah_episodes, tmp_path):
+    returns = Trajectories.from_dataset(halfcheetah_episodes).episode_returns
+    config = bc_train_config("tiny", device="cpu", max_steps=2, save_steps=1000)
+    run = train_bc(halfcheetah_episodes, "halfcheetah-test", config, tmp_path, top_fraction=0.33, hidden_sizes=(8,), progress=False)
+    best = Trajectories.from_dataset(halfcheetah_episodes.select([int(np.argmax(returns))]))
+    np.testing.assert_allclose(run.model.config.state_mean, best.state_mean, rtol=1e-6)
+    assert run.model.config.top_fraction == 0.33
+
+
+@pytest.mark.parametrize("fraction", [0.0, 1.5])
+def test_top_fraction_out_of_range_is_a_user_error(fraction):
+    with raises_one_line("top_fraction must be in"):
+        top_episodes(episodes_with_returns([1.0, 2.0]), fraction)
