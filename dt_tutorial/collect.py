@@ -23,7 +23,7 @@ import datasets
 import numpy as np
 from tqdm.auto import tqdm
 
-from dt_tutorial.data import EPISODE_FEATURES
+from dt_tutorial.schema import EPISODE_FEATURES
 from dt_tutorial.envs import make_env
 from dt_tutorial.errors import UserError
 from dt_tutorial.policies import SHIPPED, Actor, Policy

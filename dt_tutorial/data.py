@@ -20,6 +20,7 @@ import pyarrow.compute as pc
 
 from dt_tutorial.envs import env_id_for
 from dt_tutorial.errors import UserError
+from dt_tutorial.schema import COLUMNS, EPISODE_FEATURES
 
 HUB_REPO = "edbeeching/decision_transformer_gym_replay"
 HUB_CONFIGS = tuple(
@@ -28,17 +29,8 @@ HUB_CONFIGS = tuple(
 # `datasets` >= 4 refuses the repo's loading script; the hub's parquet export of it has no script.
 PARQUET_REVISION = "refs/convert/parquet"
 MINARI_PREFIX = "minari:"  # --dataset minari:mujoco/halfcheetah/expert-v0
-COLUMNS = ("observations", "actions", "rewards", "dones")
 OFFLINE_CHOICES = "use --dataset bundled or bundled-expert (generated offline by shipped agents), a local path (save_to_disk folder, parquet or .pkl), or a hub copy already in your HF cache"
 
-EPISODE_FEATURES = datasets.Features(
-    {
-        "observations": datasets.List(datasets.List(datasets.Value("float32"))),
-        "actions": datasets.List(datasets.List(datasets.Value("float32"))),
-        "rewards": datasets.List(datasets.Value("float32")),
-        "dones": datasets.List(datasets.Value("bool")),
-    }
-)
 
 
 def load_episodes(source: str | Path = "bundled", *, cache_dir: str | None = None, progress: bool = True) -> datasets.Dataset:
