@@ -23,6 +23,7 @@ from dt_tutorial.data import Trajectories
 from dt_tutorial.errors import UserError
 from dt_tutorial.model import TrainableDT, make_config
 from dt_tutorial.precision import resolve_precision
+from dt_tutorial.quiet import silence_library_noise
 
 HISTORY_FILE = "loss_history.json"
 COLLATOR_RNG_FILE = "collator_rng-rank{rank}.json"  # one per process, in each checkpoint
@@ -201,6 +202,7 @@ def steps_per_epoch(n_episodes: int, batch_size: int, world_size: int = 1) -> in
 def make_trainer(trajectories: Trajectories, config: TrainConfig, output_dir: str | Path, *, progress: bool = True) -> Trainer:
     """The `Trainer`, model and collator for `trajectories`, with `config`'s settings."""
     check_config(config)
+    silence_library_noise()
     device = training_device(config)
     precision = resolve_precision(config.precision, device)
     args = TrainingArguments(
