@@ -144,7 +144,9 @@ def check_slider_video(page) -> None:
     video.scroll_into_view_if_needed()
     played = video.evaluate("""async v => {
       v.muted = true;
-      await new Promise((ok, fail) => { if (v.readyState >= 2) ok(); else { v.onloadeddata = ok; v.onerror = () => fail(new Error('video error ' + (v.error && v.error.code))); } });
+      for (let waited = 0; v.readyState < 2 && !v.error && waited < 30000; waited += 200)
+        await new Promise(ok => setTimeout(ok, 200));  // (a <source>'s load error does not reach v.onerror)
+      if (v.readyState < 2) return {duration: v.duration, frames: 0, advanced: false, error: v.error && v.error.code};
       await v.play();
       const start = v.currentTime;
       await new Promise(ok => setTimeout(ok, 1500));
