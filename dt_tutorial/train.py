@@ -23,6 +23,7 @@ from dt_tutorial.data import Trajectories
 from dt_tutorial.errors import UserError
 from dt_tutorial.model import TrainableDT, make_config
 from dt_tutorial.precision import resolve_precision
+from dt_tutorial.quiet import silence_library_noise
 
 HISTORY_FILE = "loss_history.json"
 COLLATOR_RNG_FILE = "collator_rng-rank{rank}.json"  # one per process, in each checkpoint
@@ -209,6 +210,7 @@ def make_trainer(trajectories: Trajectories, config: TrainConfig, output_dir: st
 
     `model` replaces the `TrainableDT` built from `config` (the BC baseline trains this way, see `bc.py`)."""
     check_config(config)
+    silence_library_noise()
     device = training_device(config)
     precision = resolve_precision(config.precision, device)
     args = TrainingArguments(

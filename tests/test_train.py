@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 
 import pytest
 
@@ -68,3 +69,20 @@ def test_same_seed_same_loss_history(hopper, tmp_path):
 def test_bad_training_settings_fail_before_training(override, message):
     with raises_one_line(message):
         get_config("tiny", **override)
+
+
+def test_training_prints_no_checkpoint_mtime_noise(halfcheetah, tmp_path, capfd, caplog):
+    """Two checkpoints a fraction of a second apart made transformers log "mtime may not be reliable ..."."""
+    import transformers.utils.logging as hf_logging
+    from transformers.trainer_utils import sort_checkpoints
+
+    hf_logging.warning_once.cache_clear()  # a warning logged earlier in this session would otherwise stay silent
+    train(halfcheetah, get_config("tiny", max_steps=4, save_steps=1, device="cpu"), tmp_path, progress=False)
+    checkpoints = list(tmp_path.glob("checkpoint-*"))
+    assert len(checkpoints) == 2  # rotation ran (save_total_limit=2)
+    for checkpoint in checkpoints:  # same mtime, as a loaded machine may not produce by itself: the line is certain
+        os.utime(checkpoint, (1e9, 1e9))
+    hf_logging.warning_once.cache_clear()
+    assert sort_checkpoints(str(tmp_path), use_mtime=True) == sorted(map(str, checkpoints))
+    logged = capfd.readouterr().err + "".join(record.getMessage() for record in caplog.records)
+    assert "mtime may not be reliable" not in logged  # stderr (with -s) or pytest's log capture (without)

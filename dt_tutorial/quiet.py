@@ -1,0 +1,29 @@
+"""Targeted filters for library messages that say nothing useful to a learner (all other warnings still show)."""
+
+from __future__ import annotations
+
+import logging
+
+# transformers' Trainer always sorts checkpoints by mtime (`use_mtime=True` is hard-coded in `_save_checkpoint`)
+# and logs this when two checkpoints were written within a second, as every short run does: the fallback it
+# announces (sorting by step number) is exactly right for us, so the line is noise.
+_NOISE = {"transformers.trainer_utils": ("mtime may not be reliable on this filesystem",)}
+
+
+class DropMessages(logging.Filter):
+    """Drops log records whose message starts with one of `prefixes`."""
+
+    def __init__(self, prefixes: tuple[str, ...]):
+        super().__init__()
+        self.prefixes = prefixes
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith(self.prefixes)
+
+
+def silence_library_noise() -> None:
+    """Installs the filters once (idempotent) on the loggers that emit the known-noise lines."""
+    for logger_name, prefixes in _NOISE.items():
+        logger = logging.getLogger(logger_name)
+        if not any(isinstance(f, DropMessages) for f in logger.filters):
+            logger.addFilter(DropMessages(prefixes))
