@@ -83,6 +83,13 @@ def test_one_parameters_cell_with_the_single_fast_switch(path):
 
 
 @pytest.mark.parametrize("path", PATHS, ids=lambda p: p.stem)
+def test_names_the_python3_kernel(path):
+    """Without a kernelspec, JupyterLab asks which kernel to start instead of starting one (and Colab guesses)."""
+    kernel = read(path).metadata.get("kernelspec", {})
+    assert kernel.get("name") == "python3", f"{path.name}: metadata.kernelspec must name the python3 kernel, found {kernel or 'none'}"
+
+
+@pytest.mark.parametrize("path", PATHS, ids=lambda p: p.stem)
 def test_outputs_are_stripped(path):
     for i, cell in enumerate(read(path).cells):
         if cell.cell_type == "code":
