@@ -15,6 +15,7 @@ from dt_tutorial.errors import UserError
 # The demo's achieved-vs-target sweep (with --target added) and the side-by-side video targets.mp4.
 DEMO_TARGETS = (1500, 3000, 4500, 6000, 7500, 9000, 10500, 12000)
 DEMO_VIDEO_TARGETS = (2000, 6000, 12000)
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")  # precision.PRECISIONS, without importing torch for --help
 
 
 class _Parser(argparse.ArgumentParser):
@@ -54,7 +55,7 @@ def _add_training_args(p: argparse.ArgumentParser, preset: str) -> None:
     p.add_argument("--context-length", type=_positive_int, help="K, steps per window (tutorial: 20)")
     p.add_argument("--seed", type=int)
     p.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"])
-    p.add_argument("--precision", choices=["auto", "fp32", "bf16", "fp16"],
+    p.add_argument("--precision", choices=PRECISIONS,
                    help="auto: bf16 where the CPU/GPU has it, fp16 on older CUDA GPUs, else fp32")
     p.add_argument("--resume", action="store_true", help="continue from the last checkpoint in --output")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
@@ -82,7 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-steps", type=_positive_int, help="cap on episode length (default: the env's limit)")
     p.add_argument("--video", help="also render one episode to this .mp4 or .gif")
     p.add_argument("--device", default=None, help="torch device for the model (default: cpu)")
-    p.add_argument("--precision", choices=["auto", "fp32", "bf16", "fp16"], default="auto",
+    p.add_argument("--precision", choices=PRECISIONS, default="auto",
                    help="compute precision of the model's forward passes (auto: bf16 where the CPU/GPU has it)")
     p.add_argument("--no-progress", action="store_true")
 
@@ -191,11 +192,12 @@ def _demo(args):
     result = curve[targets.index(args.target)]
     print(result.summary())
     print("returns:", " ".join(f"{r:.0f}" for r in result.returns))
-    conditioning = conditioning_summary(curve, dataset_return_quantiles(model.config))
+    data_returns = dataset_return_quantiles(model.config)
+    conditioning = conditioning_summary(curve, data_returns)
     for r in curve:
         print(f"  target {r.target_return:>6.0f} -> achieved {r.mean_return:>6.0f} ± {r.returns.std():.0f}")
     print(f"Spearman rho (all episodes) {conditioning['spearman_rho']:.3f}")
-    plot_return_conditioning(curve, dataset_return_quantiles(model.config), output / "return_conditioning.png")
+    plot_return_conditioning(curve, data_returns, output / "return_conditioning.png")
     end_phase("evaluation_and_sweep")
     video = record_video(model, output / "cheetah.mp4", args.target, max_steps=args.video_steps, progress=not args.no_progress)
     side_by_side = record_targets_video(model, DEMO_VIDEO_TARGETS, output / "targets.mp4", max_steps=args.video_steps,

@@ -172,7 +172,9 @@ def describe_plan(plan: list[tuple[int, int]], agents: Sequence[str]) -> str:
 def collect_recipe(recipe: Recipe, env_id: str = BUNDLED_ENV_ID, *, progress: bool = True) -> datasets.Dataset:
     """Roll out `recipe` in `env_id`; adds a `policy` column saying who drove each episode (`describe_plan`)."""
     plans = recipe.plans()
-    act_dim = make_env(env_id).action_space.shape[0]
+    env = make_env(env_id)
+    act_dim = env.action_space.shape[0]
+    env.close()
     policies = [_agent(name, act_dim, recipe.deterministic, recipe.seed * 100 + i) for i, name in enumerate(recipe.agents)]
 
     def driver(episode: int, step: int) -> int:

@@ -97,8 +97,9 @@ def load_model(run_dir: str | Path, stats_from: str | None = None, env_id: str |
     """Load a saved run (local folder or hub id), checking it has what inference needs.
 
     A plain DecisionTransformerModel checkpoint (e.g. the hub's edbeeching/decision-transformer-gym-*) lacks
-    the state statistics: they are computed from `stats_from` (which also replaces a saved model's own) (any `load_episodes` source; for the hub's nine
+    the state statistics: they are computed from `stats_from` (any `load_episodes` source; for the hub's nine
     checkpoints the dataset they were trained on by default), with the blog's context length 20 and scale 1000.
+    A `stats_from` given for a dt_tutorial model replaces its saved statistics.
     `env_id` overrides the env the model is evaluated in."""
     path = Path(run_dir)
     if path.exists() and not (path / "config.json").exists():

@@ -139,3 +139,10 @@ def test_demo_end_to_end(tmp_path):
     assert read_video(out / "cheetah.mp4").shape == (11, 240, 320, 3)
     assert read_video(out / "targets.mp4").shape == (11, 240, 3 * 320, 3)  # one panel per DEMO_VIDEO_TARGETS
     assert sorted(map(float, results["targets_video_returns"])) == [2000, 6000, 12000]
+
+
+def test_the_clis_precision_choices_are_the_precision_modules():
+    from dt_tutorial.cli import PRECISIONS
+    from dt_tutorial.precision import PRECISIONS as MODULE_PRECISIONS
+
+    assert PRECISIONS == MODULE_PRECISIONS
