@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.machine import machine_info
-from dt_tutorial.collect import EXPERT, MULTI_SKILL, RANDOM, SIX_AGENTS, Recipe, recipe_dataset
+from dt_tutorial.collect import EXPERT, GRADED, MULTI_SKILL, RANDOM, SIX_AGENTS, TARGET_SPEEDS, Recipe, recipe_dataset
 from dt_tutorial.data import Trajectories
 from dt_tutorial.policies import SHIPPED
 from dt_tutorial.rollout import conditioning_summary, return_conditioning
@@ -32,7 +32,8 @@ TARGETS = (1500.0, 3000.0, 4500.0, 6000.0, 7500.0, 9000.0, 10500.0, 12000.0)
 EVAL_SEED = 1_000_000  # evaluation resets never reuse a collection seed (those are 0 .. n_episodes - 1)
 
 VARIANTS: dict[str, tuple[Recipe, dict]] = {
-    "demo": (MULTI_SKILL, {}),
+    "demo": (MULTI_SKILL, {}),  # the expert held at 24 speeds + a fifth at full speed (measured as "speed-top")
+    "scales": (GRADED, {}),  # the previous default
     "expert": (EXPERT, {}),
     "agents": (SIX_AGENTS, {}),
     "pure": (Recipe(agents=SHIPPED, n_episodes=1000), {}),
@@ -48,13 +49,16 @@ VARIANTS: dict[str, tuple[Recipe, dict]] = {
     "scaled": (Recipe(agents=tuple(f"tqc*{s:.2f}" for s in np.linspace(0.35, 1.0, 14)), n_episodes=1000), {}),
     "scaled-agents": (Recipe(agents=tuple(f"tqc*{s:.2f}" for s in np.linspace(0.35, 1.0, 14)) + SHIPPED,
                              weights=(1.0,) * 14 + (1.0,) * 6, n_episodes=1000), {}),
-    "graded-det": (dataclasses.replace(MULTI_SKILL, deterministic=True), {}),
-    "graded-k1": (MULTI_SKILL, {"context_length": 1}),
-    "graded-mid": (dataclasses.replace(MULTI_SKILL, weights=tuple(2.0 if 0.7 <= float(a.split("*")[1]) <= 0.85 else 1.0
-                                                                for a in MULTI_SKILL.agents)), {}),
+    "graded-det": (dataclasses.replace(GRADED, deterministic=True), {}),
+    "graded-k1": (GRADED, {"context_length": 1}),
+    "graded-mid": (dataclasses.replace(GRADED, weights=tuple(2.0 if 0.7 <= float(a.split("*")[1]) <= 0.85 else 1.0
+                                                           for a in GRADED.agents)), {}),
+    "graded-switch": (dataclasses.replace(GRADED, switching_share=0.5, switches=2), {}),
     "pure-big": (Recipe(agents=SHIPPED, n_episodes=1000), {"hidden_size": 256, "n_layer": 4, "n_head": 4}),
     "pure-k1": (Recipe(agents=SHIPPED, n_episodes=1000), {"context_length": 1}),
     "pure-det": (Recipe(agents=SHIPPED, n_episodes=1000, deterministic=True), {}),
+    "speed": (Recipe(agents=tuple(f"tqc~{v}" for v in TARGET_SPEEDS), n_episodes=1000), {}),  # no full-speed share
+    "stop80": (Recipe(agents=("tqc",), n_episodes=1000, stop_share=0.8), {}),
 }
 
 
@@ -63,18 +67,24 @@ def composition(episodes) -> dict[str, int]:
     return dict(collections.Counter(p if "@" not in p else "switching" for p in episodes["policy"]))
 
 
-def run_variant(name: str, *, max_steps: int | None, eval_episodes: int, device: str, out: Path, progress: bool) -> dict:
+def run_variant(name: str, *, max_steps: int | None, eval_episodes: int, device: str, out: Path, progress: bool,
+                precision: str | None = None, seed: int | None = None) -> dict:
     recipe, overrides = VARIANTS[name]
+    overrides = {**overrides, **{k: v for k, v in {"max_steps": max_steps, "precision": precision, "seed": seed}.items() if v is not None}}
+    tag = run_tag(name, precision, seed)
     start = time.perf_counter()
     episodes = recipe_dataset(recipe, "steering", progress=progress)
     data = Trajectories.from_dataset(episodes, f"halfcheetah-{name}")
     collect_s = time.perf_counter() - start
-    config = get_config("demo", device=device, **{**overrides, **({"max_steps": max_steps} if max_steps else {})})
+    config = get_config("demo", device=device, **overrides)
     start = time.perf_counter()
-    model = train(data, config, out / name, progress=progress).model.eval()
+    run = train(data, config, out / tag, progress=progress)
     train_s = time.perf_counter() - start
     start = time.perf_counter()
-    results = return_conditioning(model, TARGETS, n_episodes=eval_episodes, seed=EVAL_SEED, progress=False)
+    # evaluated in the training precision, as the demo does
+    results = return_conditioning(run.model.eval(), TARGETS, n_episodes=eval_episodes, seed=EVAL_SEED, precision=config.precision,
+                                  progress=False)
+    losses = [entry["loss"] for entry in run.history if "loss" in entry]
     report = {
         "variant": name,
         "recipe": dataclasses.asdict(recipe),
@@ -82,6 +92,7 @@ def run_variant(name: str, *, max_steps: int | None, eval_episodes: int, device:
         "composition": composition(episodes),
         "data_returns": np.histogram(data.episode_returns, bins=20)[0].tolist(),
         "data_return_bins": np.histogram(data.episode_returns, bins=20)[1].round(0).tolist(),
+        "final_loss_mean_of_last_5_logs": float(np.mean(losses[-5:])),
         "seconds": {"data": round(collect_s, 1), "training": round(train_s, 1), "sweep": round(time.perf_counter() - start, 1)},
         **conditioning_summary(results, data.episode_returns),
         "top_target_d4rl_score": results[-1].mean_score,
@@ -90,10 +101,16 @@ def run_variant(name: str, *, max_steps: int | None, eval_episodes: int, device:
     return report
 
 
+def run_tag(name: str, precision: str | None, seed: int | None) -> str:
+    """The variant's name, plus the precision and seed when given: its run folder and report file."""
+    return name + (f"-{precision}" if precision else "") + (f"-seed{seed}" if seed is not None else "")
+
+
 def format_report(report: dict) -> str:
     rows = " | ".join(f"{t:.0f}: {m:.0f} ± {s:.0f}" for t, m, s in zip(report["targets"], report["mean"], report["std"]))
     error = report["mean_abs_error_in_range"]
-    return (f"[{report['variant']}] rho {report['spearman_rho']:.3f}, |error| in range "
+    return (f"[{report['variant']}, {report['train_config']['precision']}, seed {report['train_config']['seed']}] "
+            f"loss {report['final_loss_mean_of_last_5_logs']:.4f}, rho {report['spearman_rho']:.3f}, |error| in range "
             f"{'n/a' if error is None else f'{error:.0f}'}, D4RL@top {report['top_target_d4rl_score']:.1f}, "
             f"seconds {report['seconds']}\n  {rows}")
 
@@ -104,15 +121,17 @@ def main(argv=None) -> None:
     parser.add_argument("--max-steps", type=int, help="optimizer steps (default: the demo preset's or the variant's)")
     parser.add_argument("--eval-episodes", type=int, default=10)
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--precision", choices=["auto", "fp32", "bf16", "fp16"], help="training precision (default: the preset's, auto)")
+    parser.add_argument("--seed", type=int, help="training seed (default: the preset's)")
     parser.add_argument("--out", type=Path, default=Path("outputs/benchmarks/steering"))
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     for name in args.variant.split(","):
         report = run_variant(name, max_steps=args.max_steps, eval_episodes=args.eval_episodes, device=args.device,
-                             out=args.out, progress=not args.no_progress)
+                             out=args.out, progress=not args.no_progress, precision=args.precision, seed=args.seed)
         report["machine"] = machine_info()
-        (args.out / f"{name}.json").write_text(json.dumps(report, indent=1))
+        (args.out / f"{run_tag(name, args.precision, args.seed)}.json").write_text(json.dumps(report, indent=1))
 
 
 if __name__ == "__main__":

@@ -4,9 +4,10 @@ A policy maps a batch of observations [n_envs, state_dim] to actions [n_envs, ac
 or any callable). `collect_episodes` rolls one policy out, or several with a `driver` that says which one
 acts at each step of each episode. `bundled_dataset(name)` makes one of the shipped recipes once, offline,
 then reads it from a cache:
-- `bundled` (the default): multi-skill HalfCheetah data, the expert at 16 graded speeds (see `MULTI_SKILL`);
+- `bundled` (the default): multi-skill HalfCheetah data, the expert held at 24 speeds (see `MULTI_SKILL`);
 - `bundled-expert`: the TQC expert alone, like the tutorial's `halfcheetah-expert-v2`;
-- `bundled-agents`: six real agents of graded skill, one per episode (their gaits differ: see `SIX_AGENTS`).
+- `bundled-agents`: six real agents of graded skill, one per episode (their gaits differ: see `SIX_AGENTS`);
+- `bundled-scales`: the expert's actions times 16 fixed scales (`GRADED`, the previous default).
 """
 
 from __future__ import annotations
@@ -108,6 +109,7 @@ def cache_dir() -> Path:
 
 
 RANDOM = "random"  # uniform random actions: the near-zero end of the return range (about -300)
+STOP = "stop"  # zero actions: the cheetah stops pedalling and coasts to rest (reward 0 once still)
 
 
 @dataclass(frozen=True)
@@ -115,8 +117,8 @@ class Recipe:
     """How a bundled dataset is made: which agents drive its episodes, and how."""
 
     agents: tuple[str, ...]
-    """Shipped agent names (`policies.SHIPPED`: tqc, sac, ppo, ars, a2c, trpo), 'random', or e.g. 'tqc*0.6'
-    (that agent's actions times 0.6)."""
+    """Shipped agent names (`policies.SHIPPED`: tqc, sac, ppo, ars, a2c, trpo), 'random', e.g. 'tqc*0.6'
+    (that agent's actions times 0.6) or 'tqc~6' (held at 6 m/s: `speed_controlled`)."""
     n_episodes: int
     weights: tuple[float, ...] | None = None
     """Relative share of each agent among single-agent episodes (default: equal)."""
@@ -124,9 +126,17 @@ class Recipe:
     """Fraction of episodes in which the agent changes at random steps (the rest keep one agent)."""
     switches: int = 1
     """Agent changes per switching episode, at uniformly random steps; each new agent differs from the last."""
+    stop_share: float = 0.0
+    """Fraction of single-agent episodes in which the agent stops at a uniformly random step and the cheetah
+    coasts to rest (`STOP`): their returns spread evenly from 0 to the agent's own, one gait throughout."""
     deterministic: bool = False
     """The agents' mean actions instead of sampled ones."""
     seed: int = BUNDLED_SEED
+
+    @property
+    def drivers(self) -> tuple[str, ...]:
+        """The agents, then `STOP` when some episodes stop: plan segments index into this."""
+        return self.agents + ((STOP,) if self.stop_share else ())
 
     def plans(self, max_steps: int = 1000) -> list[list[tuple[int, int]]]:
         """For each episode, its segments [(first step, agent index)], drawn from `seed`."""
@@ -134,6 +144,8 @@ class Recipe:
         weights = np.asarray(self.weights or [1.0] * len(self.agents), dtype=np.float64)
         n_switching = round(self.switching_share * self.n_episodes)
         plans = [[(0, int(rng.choice(len(self.agents), p=weights / weights.sum())))] for _ in range(self.n_episodes - n_switching)]
+        for plan in plans[:round(self.stop_share * len(plans))]:
+            plan.append((int(rng.integers(max_steps)), len(self.agents)))
         for _ in range(n_switching):
             starts = np.sort(rng.choice(np.arange(1, max_steps), self.switches, replace=False))
             agents = [int(rng.integers(len(self.agents)))]
@@ -149,18 +161,25 @@ class Recipe:
 
 EXPERT = Recipe(agents=("tqc",), n_episodes=1000)
 """Stochastic TQC expert episodes, like D4RL's halfcheetah-expert (the demo's coverage needs 1,000)."""
-# The TQC expert's actions scaled down give one family of ever slower gaits (returns ~100 at 0.2 ... ~11,400 at
-# 1.0); the levels are denser where the return climbs fastest (0.7 ... 0.9), so the returns come out evenly spread.
+# The TQC expert's actions scaled down give one family of ever slower gaits; its mean forward speed (m/s, over
+# 1,000 steps of HalfCheetah-v5, measured: BENCHMARKS.md) at each scale. The speed climbs steeply from 0.7 to 0.8.
 GRADED_SCALES = (0.2, 0.3, 0.4, 0.5, 0.6, 0.65, 0.7, 0.73, 0.76, 0.79, 0.82, 0.85, 0.88, 0.92, 0.96, 1.0)
-MULTI_SKILL = Recipe(agents=tuple(f"tqc*{s}" for s in GRADED_SCALES), n_episodes=1000)
-"""The default: the expert at 16 graded speeds, one per episode. Chosen by measurement (BENCHMARKS.md): mixing the
-six agents' distinct gaits (alone, switching mid-episode, or added to these) left the target return ignored."""
+EXPERT_SPEEDS = (0.10, 0.81, 1.63, 2.38, 3.10, 3.52, 4.10, 4.87, 6.34, 7.73, 8.68, 9.40, 10.02, 10.67, 11.16, 11.34)
+TARGET_SPEEDS = tuple(round(0.5 * i, 1) for i in range(1, 25))  # 0.5 ... 12.0 m/s
+MULTI_SKILL = Recipe(agents=tuple(f"tqc~{v}" for v in TARGET_SPEEDS) + ("tqc",), weights=(1.0,) * 24 + (6.0,), n_episodes=1000)
+"""The default: the expert held at one of 24 speeds per episode (`speed_controlled`), plus a fifth of the episodes at
+its own full speed; returns spread evenly from ~500 to ~11,500. Chosen by measurement (BENCHMARKS.md, "Steering"):
+mixing the six agents' distinct gaits left the target return ignored; fixed action scales (`GRADED_SCALES`) steered,
+but overshot in the middle, where the speed jumps with the scale."""
+GRADED = Recipe(agents=tuple(f"tqc*{s}" for s in GRADED_SCALES), n_episodes=1000)
+"""The expert's actions times one of 16 fixed scales per episode (the previous default; BENCHMARKS.md)."""
 SIX_AGENTS = Recipe(agents=SHIPPED, n_episodes=1000)
 """The six real agents of graded skill (TRPO ~1,700 ... TQC ~11,400), one per episode: distinct gaits."""
 BUNDLED = {
     "bundled": ("bundled-halfcheetah-multiskill", MULTI_SKILL),
     "bundled-expert": ("bundled-halfcheetah-expert", EXPERT),
     "bundled-agents": ("bundled-halfcheetah-agents", SIX_AGENTS),
+    "bundled-scales": ("bundled-halfcheetah-scales", GRADED),
 }
 
 
@@ -175,23 +194,41 @@ def collect_recipe(recipe: Recipe, env_id: str = BUNDLED_ENV_ID, *, progress: bo
     env = make_env(env_id)
     act_dim = env.action_space.shape[0]
     env.close()
-    policies = [_agent(name, act_dim, recipe.deterministic, recipe.seed * 100 + i) for i, name in enumerate(recipe.agents)]
+    policies = [_agent(name, act_dim, recipe.deterministic, recipe.seed * 100 + i) for i, name in enumerate(recipe.drivers)]
 
     def driver(episode: int, step: int) -> int:
         return next(agent for start, agent in reversed(plans[episode]) if start <= step)
 
     episodes = collect_episodes(policies, env_id, recipe.n_episodes, driver=driver, seed=recipe.seed, progress=progress)
-    return episodes.add_column("policy", [describe_plan(plan, recipe.agents) for plan in plans])
+    return episodes.add_column("policy", [describe_plan(plan, recipe.drivers) for plan in plans])
 
 
 def _agent(spec: str, act_dim: int, deterministic: bool, seed: int) -> Policy:
-    """'ppo', 'random', or 'tqc*0.6': an agent whose actions are scaled by 0.6 (a slower gait of the same agent)."""
+    """'ppo', 'random', 'stop', 'tqc*0.6' (that agent's actions scaled by 0.6: a slower gait of the same motion), or
+    'tqc~6' (the agent held at 6 m/s by `speed_controlled`; HalfCheetah only)."""
     name, _, factor = spec.partition("*")
+    if name == STOP:
+        return lambda obs: np.zeros((len(obs), act_dim))
+    name, _, speed = name.partition("~")
     if name == RANDOM:
         rng = np.random.default_rng(seed)
         return lambda obs: rng.uniform(-1.0, 1.0, (len(obs), act_dim))
     actor = Actor.shipped(name, deterministic=deterministic, seed=seed)
+    if speed:
+        return speed_controlled(actor, float(speed))
     return (lambda obs: float(factor) * actor(obs)) if factor else actor
+
+
+SPEED_GAIN = 0.1  # scale added per m/s the cheetah runs too slowly
+X_VELOCITY = 8  # HalfCheetah observation: 8 joint positions, then the root's x velocity
+
+
+def speed_controlled(actor: Policy, speed: float) -> Policy:
+    """`actor` (the TQC expert) with its actions scaled to run at `speed` m/s: the scale that gives that speed on
+    average (`GRADED_SCALES`), corrected at every step by how far the cheetah's current speed is off, so that the data
+    show how to speed up and slow down. Scales stay in [0, 1]: above the expert's own speed it is the expert."""
+    base = float(np.interp(speed, EXPERT_SPEEDS, GRADED_SCALES))
+    return lambda obs: np.clip(base + SPEED_GAIN * (speed - obs[:, X_VELOCITY]), 0.0, 1.0)[:, None] * actor(obs)
 
 
 def recipe_dataset(recipe: Recipe, folder: str, *, env_id: str = BUNDLED_ENV_ID, progress: bool = True) -> datasets.Dataset:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import multiprocessing
 
 import numpy as np
+import pytest
 
 from conftest import random_policy, raises_one_line
-from dt_tutorial.collect import BUNDLED, MULTI_SKILL, Recipe, bundled_dataset, cache_dir, collect_episodes, collect_recipe
+from dt_tutorial.collect import (BUNDLED, MULTI_SKILL, X_VELOCITY, Recipe, bundled_dataset, cache_dir, collect_episodes,
+                                 collect_recipe, speed_controlled)
 from dt_tutorial.data import EPISODE_FEATURES, Trajectories, load_episodes
 from dt_tutorial.envs import make_env
 from dt_tutorial.policies import Actor
@@ -111,6 +113,31 @@ def test_multi_skill_episodes_are_driven_as_their_plan_says():
             np.testing.assert_allclose(actions[start:end], expected, atol=1e-5)
     assert sorted(p for p in episodes["policy"] if "@" not in p) == sorted(
         recipe.agents[p[0][1]] for p in recipe.plans() if len(p) == 1)
+
+
+def test_stopping_episodes_coast_to_rest_after_their_stop_step():
+    recipe = Recipe(agents=("tqc",), n_episodes=4, stop_share=0.5, deterministic=True, seed=5)
+    plans = recipe.plans()
+    assert sorted(len(p) for p in plans) == [1, 1, 2, 2] and recipe.drivers == ("tqc", "stop")
+    episodes = collect_recipe(recipe, progress=False)
+    for row, plan in zip(episodes, plans):
+        actions, rewards = np.asarray(row["actions"]), np.asarray(row["rewards"])
+        if len(plan) == 1:
+            assert row["policy"] == "tqc" and rewards.sum() > 10000
+            continue
+        stop = plan[1][0]
+        assert row["policy"] == f"tqc@0,stop@{stop}"
+        assert not actions[stop:].any() and np.abs(actions[:stop]).sum(axis=1).min() > 0
+        assert abs(rewards[stop + 150:].sum()) < 5  # at rest: no reward once it has coasted out
+        assert rewards.sum() == pytest.approx(rewards[:stop + 150].sum(), abs=5)
+
+
+@pytest.mark.parametrize("speed", [3.0, 9.0])
+def test_a_speed_controlled_expert_runs_at_its_speed(speed):
+    episodes = collect_recipe(Recipe(agents=(f"tqc~{speed}",), n_episodes=2, seed=9), progress=False)
+    mean_speeds = [np.asarray(obs)[100:, X_VELOCITY].mean() for obs in episodes["observations"]]  # after the start
+    np.testing.assert_allclose(mean_speeds, speed, atol=0.6)
+    assert speed_controlled(lambda obs: np.ones((len(obs), 6)), 20.0)(np.zeros((1, 17))).max() == 1.0  # scales stay <= 1
 
 
 def test_the_default_bundled_data_is_the_documented_multi_skill_recipe(dt_cache):
