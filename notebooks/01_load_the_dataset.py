@@ -96,7 +96,7 @@ show_versions()
 # variable `DT_TUTORIAL_FAST=1` so that the notebook runs in seconds; leave it unset to get the real thing.
 #
 # `BLOG_SETTINGS` picks the data (keep the same value in all four notebooks). By default (`False`) we train on
-# the bundled **multi-skill** data: the expert at 16 graded speeds, so that the target return you ask for in
+# the bundled **multi-skill** data: the expert held at 24 speeds, so that the target return you ask for in
 # notebook 4 steers the cheetah. `True` gives the blog's exact setup: expert-only data (the hub's
 # `halfcheetah-expert-v2` when reachable) and the blog's `tutorial` training settings.
 
@@ -124,9 +124,11 @@ TRY_OTHER_SOURCES = False  # True: the optional section at the end downloads a h
 # training episodes that earned it. If every episode is an expert's, every episode earns about the same
 # return, so the return-to-go tells the model nothing: it learns one gait, and the target-return slider of
 # notebook 4 moves without changing anything. So by default we use the **bundled multi-skill** dataset:
-# the package's pretrained expert (TQC) with its actions scaled down to 16 graded speeds, one speed per
-# episode, so the returns spread from about 100 to the expert's ~11,400. Mixing six different agents instead
-# was measured and did *not* steer (their gaits average out into no gait: see BENCHMARKS.md, "Steering").
+# the package's pretrained expert (TQC) held at one of 24 speeds per episode (0.5 to 12 m/s: its actions are
+# scaled down, more when the cheetah runs faster than its speed, less when slower), plus a fifth of the episodes
+# at its own full speed, so the returns spread evenly from about 500 to the expert's ~11,400. Mixing six
+# different agents instead was measured and did *not* steer (their gaits average out into no gait), and fixed
+# action scales steered less precisely: see BENCHMARKS.md, "Steering".
 #
 # The bundled data is generated on your machine the first time (a minute or two; seconds in fast mode), then
 # read from a cache. It has the hub's columns, so nothing downstream changes. Notebooks 2–4 load it with
@@ -139,14 +141,20 @@ episodes, dataset_name = load_tutorial_dataset(DATASET, N_EPISODES, use_hub=USE_
 episodes
 
 # %% [markdown]
-# Who drove each episode? The bundled sets have a `policy` column: `tqc*0.6` is the expert with its actions
-# scaled by 0.6 (a slower gait of the same motion), `tqc*1.0` the expert itself. (The hub's data has no such column.)
+# Who drove each episode? The bundled sets have a `policy` column: `tqc~6.0` is the expert held at 6 m/s (a
+# slower gait of the same motion), `tqc` the expert itself at full speed. (The hub's data has no such column.)
 
 # %%
 from collections import Counter
 
+
+def speed(policy: str) -> float:
+    """'tqc~6.0' -> 6.0; the expert at full speed ('tqc') last."""
+    return float(policy.partition("~")[2] or "inf")
+
+
 if "policy" in episodes.column_names:
-    for policy, count in sorted(Counter(episodes["policy"]).items()):
+    for policy, count in sorted(Counter(episodes["policy"]).items(), key=lambda item: speed(item[0])):
         print(f"{policy:<10} {count:>5} episodes")
 
 # %% [markdown]

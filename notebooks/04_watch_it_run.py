@@ -40,7 +40,7 @@ show_versions()
 # variable `DT_TUTORIAL_FAST=1` so that the notebook runs in seconds; leave it unset to get the real thing.
 #
 # `BLOG_SETTINGS` picks the data (keep the same value in all four notebooks). By default (`False`) we train on
-# the bundled **multi-skill** data: the expert at 16 graded speeds, so that the target return you ask for in
+# the bundled **multi-skill** data: the expert held at 24 speeds, so that the target return you ask for in
 # notebook 4 steers the cheetah. `True` gives the blog's exact setup: expert-only data (the hub's
 # `halfcheetah-expert-v2` when reachable) and the blog's `tutorial` training settings.
 

@@ -54,7 +54,7 @@ show_versions()
 import os
 
 FAST = os.environ.get("DT_TUTORIAL_FAST") == "1"  # CI sets DT_TUTORIAL_FAST=1: every size below shrinks
-DATASETS = ("bundled-expert", "bundled")  # expert-only data, then the multi-skill data (16 graded speeds)
+DATASETS = ("bundled-expert", "bundled")  # expert-only data, then the multi-skill data (the expert held at 24 speeds)
 N_EPISODES = 20 if FAST else 1000  # episodes of each bundled dataset
 PRESET = "tiny" if FAST else "demo"  # the same training settings for DT, BC and 10%BC
 MAX_TRAIN_STEPS = 20 if FAST else None  # None: the preset's steps
