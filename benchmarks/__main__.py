@@ -41,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     peer.add_argument("--peer", choices=["d3rlpy"], help="instead: time d3rlpy's DecisionTransformer with matched settings")
     peer.add_argument("--peer-dataset", default="bundled-expert", help="episodes for the peer (default bundled-expert)")
     peer.add_argument("--peer-steps", type=int, default=200, help="the peer's optimizer steps (its cosine schedule spans them)")
+    peer.add_argument("--peer-rounds", type=int, default=2, help="interleaved rounds of d3rlpy then ours (best of each is compared)")
     peer.add_argument("--peer-eval-max-steps", type=int, default=1000, help="cap on the peer's evaluation episode length")
     baseline = parser.add_argument_group("behaviour cloning (slow: trains models; uses --preset, --max-steps, --eval-*)")
     baseline.add_argument("--bc", type=_csv(str), help="instead: DT vs BC vs 10%%BC on these datasets, e.g. bundled-expert,bundled")
@@ -67,12 +68,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> None:
     args = build_parser().parse_args(argv)
     if args.peer:
-        from benchmarks.peer import format_peer, run_peer
+        from benchmarks.peer import compare_with_peer, format_comparison
 
         machine = machine_info()
         print(format_machine(machine))
-        result = run_peer(args.peer_dataset, args.peer_steps, args.eval_episodes, args.peer_eval_max_steps)
-        print(format_peer(result) + f"\nload average before {machine['load_average']}, after {machine_info()['load_average']}")
+        result = compare_with_peer(args.peer_dataset, args.peer_steps, args.eval_episodes, args.peer_eval_max_steps, args.peer_rounds)
+        print(format_comparison(result) + f"\nload average before {machine['load_average']}, after {machine_info()['load_average']}")
         if args.json:
             args.json.write_text(json.dumps({"machine": machine, "peer": result}, indent=1))
         return

@@ -1,6 +1,10 @@
 """The peer row: d3rlpy's DecisionTransformer on the same bundled episodes, in its own venv (it pins gymnasium 1.0.0).
 
-    python -m benchmarks --peer d3rlpy [--peer-steps 200 --eval-episodes 10 --eval-max-steps 1000]
+    python -m benchmarks --peer d3rlpy [--peer-steps 200 --eval-episodes 10 --peer-eval-max-steps 1000 --peer-rounds 2]
+
+Side by side: each round runs d3rlpy (training, then evaluation), then ours on the same sizes: training steps/s
+in fp32 and in the `auto` precision (`benchmarks.training` workers, same batch, K and model size) and the same
+number of evaluation episodes in both precisions. The best of each over the rounds is compared.
 
 The venv is made once under the cache folder: a plain venv that also sees this environment's packages
 (torch, numpy, mujoco) through a .pth file placed AFTER its own site-packages, so its own d3rlpy and
@@ -62,6 +66,43 @@ def run_peer(dataset: str, steps: int, eval_episodes: int, eval_max_steps: int) 
         if run.returncode != 0:
             raise RuntimeError(f"d3rlpy worker failed:\n{run.stderr[-3000:]}")
         return {"dataset": dataset, "n_episodes": data.n_episodes, **json.loads(out.read_text())}
+
+
+def compare_with_peer(dataset: str, steps: int, eval_episodes: int, eval_max_steps: int, rounds: int = 2, *,
+                      sizes=None, log=print) -> dict:
+    """d3rlpy and ours interleaved, `rounds` times: every run, and the best of each (see the module docstring).
+    `sizes` (`benchmarks.speed.Sizes`, default FULL: 1,000 x 1,000 steps) sets our training workers' data."""
+    from benchmarks.speed import ENV_ID, FULL, run_training_worker, timed, untrained_model
+    from dt_tutorial.rollout import evaluate
+
+    model = untrained_model()
+    runs: dict[str, list] = {"peer": [], "ours_fp32_steps_per_s": [], "ours_auto_steps_per_s": [], "ours_eval_fp32_s": [], "ours_eval_auto_s": []}
+    for round_ in range(rounds):
+        log(f"round {round_ + 1}/{rounds}: d3rlpy ...")
+        runs["peer"].append(run_peer(dataset, steps, eval_episodes, eval_max_steps))
+        log(f"round {round_ + 1}/{rounds}: ours ...")
+        for precision, pipeline in (("fp32", "ours"), ("auto", "ours-auto")):
+            runs[f"ours_{precision}_steps_per_s"].append(run_training_worker(pipeline, steps, sizes or FULL)["steps_per_s"])
+            runs[f"ours_eval_{precision}_s"].append(timed(lambda: evaluate(
+                model, ENV_ID, n_episodes=eval_episodes, max_steps=eval_max_steps, precision=precision, progress=False))[0])
+    peer = max(runs["peer"], key=lambda r: r["steps_per_s"])
+    best = {name: (max if "steps" in name else min)(values) for name, values in runs.items() if name != "peer"}
+    peer_eval_s = min(r["eval_s"] for r in runs["peer"])
+    return {"peer": peer, "rounds": rounds, "all_runs": {**runs, "peer": [{k: r[k] for k in ("steps_per_s", "eval_s")} for r in runs["peer"]]},
+            **best, "peer_eval_s": peer_eval_s,
+            "training_ratio_auto": best["ours_auto_steps_per_s"] / peer["steps_per_s"],
+            "training_ratio_fp32": best["ours_fp32_steps_per_s"] / peer["steps_per_s"],
+            "evaluation_ratio_auto": peer_eval_s / best["ours_eval_auto_s"],
+            "evaluation_ratio_fp32": peer_eval_s / best["ours_eval_fp32_s"]}
+
+
+def format_comparison(result: dict) -> str:
+    return (format_peer(result["peer"]) + f"\nours, same sizes, best of {result['rounds']} interleaved rounds:\n"
+            f"  training: fp32 {result['ours_fp32_steps_per_s']:.2f} steps/s ({result['training_ratio_fp32']:.2f}x d3rlpy), "
+            f"auto {result['ours_auto_steps_per_s']:.2f} steps/s ({result['training_ratio_auto']:.2f}x d3rlpy; goal >= 1.5x)\n"
+            f"  evaluation: fp32 {result['ours_eval_fp32_s']:.1f} s ({result['evaluation_ratio_fp32']:.2f}x faster than d3rlpy's "
+            f"{result['peer_eval_s']:.1f} s), auto {result['ours_eval_auto_s']:.1f} s ({result['evaluation_ratio_auto']:.2f}x; goal >= 3x)\n"
+            f"  every run: {json.dumps(result['all_runs'])}")
 
 
 def format_peer(result: dict) -> str:

@@ -27,6 +27,7 @@ from dt_tutorial.collator import DecisionTransformerGymDataCollator
 from dt_tutorial.data import Trajectories
 from dt_tutorial.envs import make_env
 from dt_tutorial.model import TrainableDT, make_config
+from dt_tutorial.precision import resolve_precision
 from dt_tutorial.rollout import evaluate
 from dt_tutorial.render import make_render_env, render_frame
 
@@ -153,8 +154,8 @@ def bench_evaluation(sizes: Sizes, profile: bool = False) -> dict:
     model = untrained_model()
     n, horizon = sizes.eval_episodes, sizes.eval_steps
 
-    def ours():
-        return evaluate(model, ENV_ID, n_episodes=n, max_steps=horizon, progress=False)
+    def ours(precision="fp32"):
+        return evaluate(model, ENV_ID, n_episodes=n, max_steps=horizon, precision=precision, progress=False)
 
     def tutorial():
         env = make_env(ENV_ID)
@@ -167,6 +168,7 @@ def bench_evaluation(sizes: Sizes, profile: bool = False) -> dict:
             return tutorial()
 
     ours_s, _ = timed(ours)
+    ours_auto_s, _ = timed(lambda: ours("auto"))
     tutorial_s, _ = timed(tutorial)
     no_grad_s, _ = timed(tutorial_no_grad)
     sweep = bench_target_sweep(model, sizes)
@@ -177,6 +179,8 @@ def bench_evaluation(sizes: Sizes, profile: bool = False) -> dict:
         "episodes": n,
         "steps": horizon,
         "ours_s": ours_s,
+        "ours_auto_s": ours_auto_s,
+        "auto_precision": resolve_precision("auto", torch.device("cpu")),
         "tutorial_s": tutorial_s,
         "tutorial_no_grad_s": no_grad_s,
         "ratio": tutorial_s / ours_s,
@@ -186,12 +190,14 @@ def bench_evaluation(sizes: Sizes, profile: bool = False) -> dict:
 
 
 def bench_target_sweep(model, sizes: Sizes) -> dict:
-    """A return-conditioning sweep: one `evaluate` call per target vs all targets in one batch, interleaved; medians."""
+    """A return-conditioning sweep in the `auto` precision (as the demo runs it): one `evaluate` call per target vs all
+    targets in one batch, interleaved; medians."""
     n, horizon, targets = sizes.eval_episodes, sizes.eval_steps, sizes.sweep_targets
     runs = {"per_target": [], "one_batch": []}
+    settings = {"max_steps": horizon, "precision": "auto", "progress": False}
     for _ in range(sizes.sweep_repeats):
-        runs["per_target"].append(timed(lambda: [evaluate(model, ENV_ID, t, n, max_steps=horizon, progress=False) for t in targets])[0])
-        runs["one_batch"].append(timed(lambda: evaluate(model, ENV_ID, targets, n, max_steps=horizon, progress=False))[0])
+        runs["per_target"].append(timed(lambda: [evaluate(model, ENV_ID, t, n, **settings) for t in targets])[0])
+        runs["one_batch"].append(timed(lambda: evaluate(model, ENV_ID, targets, n, **settings))[0])
     medians = {name: statistics.median(times) for name, times in runs.items()}
     return {"targets": len(targets), **{f"{name}_s": s for name, s in medians.items()},
             "ratio": medians["per_target"] / medians["one_batch"], "all_runs_s": runs}
@@ -269,10 +275,12 @@ def table_rows(results: dict) -> list[tuple[str, ...]]:
         e = results["evaluation"]
         rows.append((f"evaluation: {e['episodes']} episodes x {e['steps']} steps", f"{e['ours_s']:.1f} s", f"{e['tutorial_s']:.1f} s",
                      f"{e['ratio']:.1f}x", f">= {GOALS['evaluation']:.0f}x", _check(e["ratio"], GOALS["evaluation"])))
+        rows.append((f"evaluation: the same in precision auto = {e['auto_precision']}", f"{e['ours_auto_s']:.1f} s", f"{e['tutorial_s']:.1f} s",
+                     f"{e['tutorial_s'] / e['ours_auto_s']:.1f}x", f">= {GOALS['evaluation']:.0f}x", _check(e['tutorial_s'] / e['ours_auto_s'], GOALS["evaluation"])))
         rows.append(("evaluation: tutorial loop under torch.no_grad", "", f"{e['tutorial_no_grad_s']:.1f} s",
                      f"{e['ratio_vs_no_grad']:.1f}x", "", ""))
         w = e["sweep"]
-        rows.append((f"evaluation: {w['targets']} targets x {e['episodes']} episodes, one batch vs a call per target",
+        rows.append((f"evaluation: {w['targets']} targets x {e['episodes']} episodes (auto), one batch vs a call per target",
                      f"{w['one_batch_s']:.1f} s", f"{w['per_target_s']:.1f} s", f"{w['ratio']:.1f}x", "", ""))
     if "rendering" in results:
         for size, fps in results["rendering"]["fps"].items():

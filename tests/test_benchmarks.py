@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from benchmarks.__main__ import build_parser
-from benchmarks.peer import export_episodes
+from benchmarks.peer import compare_with_peer, export_episodes, format_comparison
 from benchmarks.quality import PARTS, QualitySettings, run_quality
 from benchmarks.speed import SECTIONS, Sizes, format_table, run_speed, table_rows, untrained_model
 from benchmarks.synthetic import ACT_DIM, STATE_DIM, load_synthetic, synthetic_episodes
@@ -96,13 +96,13 @@ def test_speed_sections_run_on_tiny_sizes(one_thread, monkeypatch):
         assert run["steps_per_s"] > 0 and run["peak_rss_mb"] > 0
     assert training["tutorial"]["n_parameters"] > training["ours"]["n_parameters"]  # the blog's max_ep_len=4096 embedding
     assert (training["ours"]["precision"], training["ours-auto"]["precision"]) == ("fp32", resolve_precision("auto", "cpu"))
-    assert results["evaluation"]["ours_s"] > 0 and results["evaluation"]["tutorial_no_grad_s"] > 0
+    assert results["evaluation"]["ours_s"] > 0 and results["evaluation"]["ours_auto_s"] > 0 and results["evaluation"]["tutorial_no_grad_s"] > 0
     assert set(results["rendering"]["fps"]) == {"64x48", "64x48, gymnasium default shadow map"}
     table = format_table(table_rows(results))
     assert results["evaluation"]["sweep"]["one_batch_s"] > 0 and results["evaluation"]["sweep"]["per_target_s"] > 0
     for measure in ("collator: one batch of 8", "training: peak RSS", "training: steps/s in precision auto",
                     "evaluation: 2 episodes x 5 steps", "render_frame 64x48",
-                    "evaluation: 2 targets x 2 episodes, one batch vs a call per target"):
+                    "evaluation: the same in precision auto", "evaluation: 2 targets x 2 episodes (auto), one batch vs a call per target"):
         assert measure in table
     assert len(load_synthetic(TINY.n_episodes, TINY.episode_len)) == TINY.n_episodes  # cached by the run
 
@@ -163,3 +163,25 @@ def test_bc_comparison_trains_all_three_and_writes_table_and_plot(halfcheetah_ep
     assert bc["parameters"] == top_bc["parameters"] != dt["parameters"]
     assert (tmp_path / "out" / "achieved_vs_target.png").stat().st_size > 0
     assert json.loads((tmp_path / "out" / "bc.json").read_text())["rows"] == rows
+
+
+def test_peer_comparison_runs_ours_beside_each_peer_run(monkeypatch, one_thread):
+    """The interleaving and ratios; d3rlpy itself (its own venv, a PyPI install) is replaced by a fixed result."""
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    calls = []
+
+    def fake_peer(dataset, steps, eval_episodes, eval_max_steps):
+        calls.append((dataset, steps, eval_episodes, eval_max_steps))
+        return {"peer": "d3rlpy", "torch": "x", "gymnasium": "1.0.0", "n_parameters": 1, "steps": steps, "fit_s": 1.0,
+                "steps_per_s": 2.0 + len(calls), "eval_episodes": eval_episodes, "eval_max_steps": eval_max_steps,
+                "eval_s": 10.0 - len(calls), "eval_returns": [0.0]}
+
+    monkeypatch.setattr("benchmarks.peer.run_peer", fake_peer)
+    result = compare_with_peer("bundled-expert", 4, 2, 5, rounds=2, sizes=TINY, log=lambda _: None)
+    assert calls == [("bundled-expert", 4, 2, 5)] * 2
+    assert result["peer"]["steps_per_s"] == 4.0 and result["peer_eval_s"] == 8.0  # the best peer run of the two
+    for name in ("ours_fp32_steps_per_s", "ours_auto_steps_per_s", "ours_eval_fp32_s", "ours_eval_auto_s"):
+        assert len(result["all_runs"][name]) == 2 and result[name] > 0
+    assert result["training_ratio_auto"] == pytest.approx(result["ours_auto_steps_per_s"] / 4.0)
+    assert result["evaluation_ratio_fp32"] == pytest.approx(8.0 / result["ours_eval_fp32_s"])
+    assert "goal >= 3x" in format_comparison(result)
