@@ -61,6 +61,9 @@ def resolve_env_id(model, env_id: str | None) -> str:
     return env_id
 
 
+ONE_THREAD_BELOW = 32  # episodes stepping together; fewer run the model on one CPU thread
+
+
 @torch.inference_mode()
 def evaluate(
     policy,
@@ -101,8 +104,9 @@ def evaluate(
             envs.append(make_render_env(env_id, width, height) if capture else make_env(env_id))
         _check_dims(policy.config, envs[0], env_id)
         policy.to(device).eval()
-        # One small forward pass per step: a single torch thread is as fast on an idle CPU and far faster on a busy one.
-        if device.type == "cpu":
+        # A small batch (one target's episodes) runs best on one torch thread: as fast on an idle CPU, far faster on a
+        # busy one. A sweep's large batch gains from all of them (BENCHMARKS.md: 7 targets x 10 episodes, 1.7x).
+        if device.type == "cpu" and len(envs) < ONE_THREAD_BELOW:
             torch.set_num_threads(1)
         with autocast(resolve_precision(precision, device), device):
             returns, lengths, frames = _rollout(policy, envs, targets, n_episodes, seed, max_steps, capture_video, device, progress)

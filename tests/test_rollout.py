@@ -199,6 +199,20 @@ def test_a_failing_rollout_closes_envs_and_restores_mode_and_threads(cheetah_mod
     assert cheetah_model.training is start_in_train_mode
 
 
+def test_small_batches_run_on_one_thread_large_sweeps_on_all(cheetah_model, monkeypatch):
+    seen = []
+    real_predict = cheetah_model.predict_actions
+    monkeypatch.setattr(cheetah_model, "predict_actions", lambda window: seen.append(torch.get_num_threads()) or real_predict(window))
+    torch.set_num_threads(2)
+    try:
+        evaluate(cheetah_model, target_return=[0, 6000], n_episodes=rollout.ONE_THREAD_BELOW // 2 - 1, max_steps=2, progress=False)
+        evaluate(cheetah_model, target_return=[0, 6000], n_episodes=rollout.ONE_THREAD_BELOW // 2, max_steps=2, progress=False)
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(1)
+    assert seen == [1, 1, 2, 2]
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 def test_device_runs_the_policy_there_and_moves_it_back(cheetah_model):
     seen = []
