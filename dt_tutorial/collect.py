@@ -190,6 +190,8 @@ def describe_plan(plan: list[tuple[int, int]], agents: Sequence[str]) -> str:
 
 def collect_recipe(recipe: Recipe, env_id: str = BUNDLED_ENV_ID, *, progress: bool = True) -> datasets.Dataset:
     """Roll out `recipe` in `env_id`; adds a `policy` column saying who drove each episode (`describe_plan`)."""
+    if any("~" in name for name in recipe.agents) and not env_id.startswith("HalfCheetah"):
+        raise UserError(f"held speeds ('tqc~6') read HalfCheetah's velocity from its observation; {env_id} is not HalfCheetah")
     plans = recipe.plans()
     env = make_env(env_id)
     act_dim = env.action_space.shape[0]

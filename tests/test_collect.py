@@ -140,6 +140,11 @@ def test_a_speed_controlled_expert_runs_at_its_speed(speed):
     assert speed_controlled(lambda obs: np.ones((len(obs), 6)), 20.0)(np.zeros((1, 17))).max() == 1.0  # scales stay <= 1
 
 
+def test_held_speeds_refuse_other_envs():
+    with raises_one_line("is not HalfCheetah"):
+        collect_recipe(Recipe(agents=("tqc~3.0",), n_episodes=1), "Hopper-v5", progress=False)
+
+
 def test_the_default_bundled_data_is_the_documented_multi_skill_recipe(dt_cache):
     episodes = load_episodes("bundled")
     assert BUNDLED["bundled"][1] == MULTI_SKILL and len(episodes) == MULTI_SKILL.n_episodes
