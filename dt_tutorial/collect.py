@@ -190,13 +190,11 @@ def describe_plan(plan: list[tuple[int, int]], agents: Sequence[str]) -> str:
 
 def collect_recipe(recipe: Recipe, env_id: str = BUNDLED_ENV_ID, *, progress: bool = True) -> datasets.Dataset:
     """Roll out `recipe` in `env_id`; adds a `policy` column saying who drove each episode (`describe_plan`)."""
-    if any("~" in name for name in recipe.agents) and not env_id.startswith("HalfCheetah"):
-        raise UserError(f"held speeds ('tqc~6') read HalfCheetah's velocity from its observation; {env_id} is not HalfCheetah")
     plans = recipe.plans()
     env = make_env(env_id)
     act_dim = env.action_space.shape[0]
     env.close()
-    policies = [_agent(name, act_dim, recipe.deterministic, recipe.seed * 100 + i) for i, name in enumerate(recipe.drivers)]
+    policies = [_agent(name, env_id, act_dim, recipe.deterministic, recipe.seed * 100 + i) for i, name in enumerate(recipe.drivers)]
 
     def driver(episode: int, step: int) -> int:
         return next(agent for start, agent in reversed(plans[episode]) if start <= step)
@@ -205,7 +203,7 @@ def collect_recipe(recipe: Recipe, env_id: str = BUNDLED_ENV_ID, *, progress: bo
     return episodes.add_column("policy", [describe_plan(plan, recipe.drivers) for plan in plans])
 
 
-def _agent(spec: str, act_dim: int, deterministic: bool, seed: int) -> Policy:
+def _agent(spec: str, env_id: str, act_dim: int, deterministic: bool, seed: int) -> Policy:
     """'ppo', 'random', 'stop', 'tqc*0.6' (that agent's actions scaled by 0.6: a slower gait of the same motion), or
     'tqc~6' (the agent held at 6 m/s by `speed_controlled`; HalfCheetah only)."""
     name, _, factor = spec.partition("*")
@@ -217,6 +215,8 @@ def _agent(spec: str, act_dim: int, deterministic: bool, seed: int) -> Policy:
         return lambda obs: rng.uniform(-1.0, 1.0, (len(obs), act_dim))
     actor = Actor.shipped(name, deterministic=deterministic, seed=seed)
     if speed:
+        if not env_id.startswith("HalfCheetah"):
+            raise UserError(f"held speeds ('{spec}') read HalfCheetah's velocity from its observation; {env_id} is not HalfCheetah")
         return speed_controlled(actor, float(speed))
     return (lambda obs: float(factor) * actor(obs)) if factor else actor
 
