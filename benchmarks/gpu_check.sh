@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The GPU session of issue 12, run from the repository root on a CUDA machine; results go to $OUT (default outputs/gpu).
-#   1. the CUDA tests (tests/test_precision.py: fp16 loss scaling, auto precision, rollout on the GPU, bf16 training)
-#   2. python -m benchmarks --only training,evaluation --quick (ours fp32 / auto precision / tutorial / floor)
-#   3. the paper's budget: 100,000 steps of the tutorial preset on the 1,000 bundled expert episodes, stopped
-#      after BUDGET_SECONDS (default 150) with the full run's time projected, then a timed 10-episode evaluation.
+#   1. the paper's budget: 100,000 steps of the tutorial preset on the 1,000 bundled expert episodes, in four variants
+#      (fp32 / auto precision eager; auto compiled, with and without CUDA graphs), each stopped VARIANT_SECONDS
+#      (default 25) after its warm-up, the full run's time projected from its rate; a timed 10-episode evaluation
+#      after the eager ones
+#   2. the CUDA tests (tests/test_precision.py: fp16 loss scaling, auto precision, rollout on the GPU, compiled training)
+#   3. python -m benchmarks --only training,evaluation --quick (ours fp32 / auto precision / tutorial / floor)
 # Packages the GPU image lacks travel as wheels in .whl/ (benchmarks/gpu_wheels.sh makes it); install them first:
 #   python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl \
 #     && export PYTHONPATH=/tmp/site || exit; bash benchmarks/gpu_check.sh
@@ -23,14 +25,27 @@ print('transformers', transformers.__version__, 'gymnasium', gymnasium.__version
 phase "data: the bundled expert episodes (collected once, ~1 min)" | tee -a "$OUT/log"
 python3 -c "from dt_tutorial.data import load_episodes; print(load_episodes('${BUDGET_DATASET:-bundled-expert}'))" 2>&1 | tail -3 | tee -a "$OUT/log" || status=1
 
+VARIANTS=${VARIANTS:-"fp32 auto auto:reduce-overhead auto:default"}
+phase "budget: 100,000-step schedule, tutorial preset, variants $VARIANTS, each stopped after ${VARIANT_SECONDS:-25} s" | tee -a "$OUT/log"
+for variant in $VARIANTS; do
+  precision=${variant%%:*}; mode=${variant#"$precision"}; mode=${mode#:}
+  phase "budget $variant" | tee -a "$OUT/log"
+  timeout 200 python3 -m benchmarks.budget "$OUT/budget-${variant/:/-}.json" --dataset "${BUDGET_DATASET:-bundled-expert}" \
+    --seconds "${VARIANT_SECONDS:-25}" --precision "$precision" ${mode:+--compile "$mode"} --eval-episodes $([ -z "$mode" ] && echo 10 || echo 0) 2>&1 \
+    | grep -v -E "it/s\]|Warning" | tail -22 | tee -a "$OUT/log" || status=1
+done
 phase "CUDA tests" | tee -a "$OUT/log"
 timeout 150 python3 -m pytest tests/test_precision.py -q -rs -p no:cacheprovider 2>&1 | tail -15 | tee -a "$OUT/log" || status=1
 
 phase "benchmarks: training, evaluation" | tee -a "$OUT/log"
 timeout 200 python3 -m benchmarks --quick --only training,evaluation --json "$OUT/benchmarks.json" 2>&1 | tail -20 | tee -a "$OUT/log" || status=1
 
-phase "budget: 100,000 steps, tutorial preset, stopped after ${BUDGET_SECONDS:-150} s" | tee -a "$OUT/log"
-python3 -m benchmarks.budget "$OUT/budget.json" --dataset "${BUDGET_DATASET:-bundled-expert}" --seconds "${BUDGET_SECONDS:-150}" 2>&1 \
-  | grep -v -E "it/s\]|Warning" | tail -25 | tee -a "$OUT/log" || status=1
+python3 - "$OUT" <<'PY' 2>&1 | tee -a "$OUT/log"
+import json, pathlib, sys
+print(f"{'variant':<26}{'steps/s':>9}{'100k steps':>12}{'warm-up s':>11}{'eval 10 eps s':>15}")
+for path in sorted(pathlib.Path(sys.argv[1]).glob("budget-*.json")):
+    r = json.loads(path.read_text())
+    print(f"{path.stem[7:]:<26}{r['steps_per_s']:>9.1f}{r['projected_budget_s'] / 60:>10.1f} m{r['warmup_s']:>11.1f}{r.get('eval_s', '-'):>15}")
+PY
 phase "done (status $status)" | tee -a "$OUT/log"
 exit $status

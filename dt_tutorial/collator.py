@@ -13,6 +13,8 @@ Differences from the tutorial, on purpose:
   uniform start", so it is sampled that way.
 - Randomness comes from its own `np.random.Generator` (`seed`), not the global `random`/`np.random`.
 - The dones window is not built: the tutorial computed it and then left it out of the batch.
+- `batch_size` (default None: as many windows as rows, the tutorial's behaviour) fixes the windows per batch,
+  so the last batch of an epoch is full too: a compiled model then sees one shape only.
 """
 
 from __future__ import annotations
@@ -31,7 +33,8 @@ class DecisionTransformerGymDataCollator:
 
     return_tensors = "pt"
 
-    def __init__(self, dataset, max_len: int = 20, scale: float = 1000.0, max_ep_len: int = 1000, seed=None):
+    def __init__(self, dataset, max_len: int = 20, scale: float = 1000.0, max_ep_len: int = 1000, seed=None,
+                 batch_size: int | None = None):
         self.trajectories = dataset if isinstance(dataset, Trajectories) else Trajectories.from_dataset(dataset)
         data = self.trajectories
         if max_len < 1:
@@ -40,7 +43,7 @@ class DecisionTransformerGymDataCollator:
             raise UserError(
                 f"max_len={max_len} is longer than every episode (longest: {data.episode_lengths.max()} steps); use a smaller max_len"
             )
-        self.max_len, self.scale, self.max_ep_len = max_len, float(scale), max_ep_len
+        self.max_len, self.scale, self.max_ep_len, self.batch_size = max_len, float(scale), max_ep_len, batch_size
         self.state_dim, self.act_dim = data.state_dim, data.act_dim
         self.state_mean, self.state_std = data.state_mean, data.state_std
         self.n_traj = data.n_episodes
@@ -79,4 +82,4 @@ class DecisionTransformerGymDataCollator:
         }
 
     def __call__(self, features) -> dict[str, torch.Tensor]:
-        return self.windows(self.sample_starts(len(features)))
+        return self.windows(self.sample_starts(self.batch_size or len(features)))

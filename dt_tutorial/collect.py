@@ -14,14 +14,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
 import os
 import shutil
+import sys
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
 import datasets
 import numpy as np
+from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
 from dt_tutorial.schema import EPISODE_FEATURES
@@ -53,6 +57,18 @@ def collect_episodes(
     termination or the env's time limit; `dones` is True only on a real termination (a fall), as in D4RL's
     'terminals'. Returns one row per episode, in episode order, in the hub dataset's schema.
     """
+    rows = _rollout(policy, env_id, n_episodes, driver=driver, seed=seed, n_envs=n_envs, action_noise=action_noise,
+                    progress=progress)
+    return _to_dataset(rows)
+
+
+def _to_dataset(rows: list[dict[str, np.ndarray]]) -> datasets.Dataset:
+    return datasets.Dataset.from_dict({name: [row[name] for row in rows] for name in EPISODE_FEATURES}, features=EPISODE_FEATURES)
+
+
+def _rollout(policy, env_id, n_episodes, *, driver=None, seed=0, n_envs=8, action_noise=0.0, progress=True,
+             ) -> list[dict[str, np.ndarray]]:
+    """`collect_episodes`' work: the episodes as rows of numpy arrays, in episode order."""
     if n_episodes < 1:
         raise UserError(f"n_episodes must be at least 1, got {n_episodes}")
     policies = list(policy) if isinstance(policy, Sequence) else [policy]
@@ -98,8 +114,7 @@ def collect_episodes(
     bar.close()
     for env in envs:
         env.close()
-    rows = [finished[i] for i in range(n_episodes)]
-    return datasets.Dataset.from_dict({name: [row[name] for row in rows] for name in EPISODE_FEATURES}, features=EPISODE_FEATURES)
+    return [finished[i] for i in range(n_episodes)]
 
 
 def cache_dir() -> Path:
@@ -156,7 +171,8 @@ class Recipe:
         return [plans[i] for i in order]
 
     def fingerprint(self) -> str:
-        return hashlib.sha1(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:8]
+        key = {**asdict(self), "chunk_episodes": CHUNK_EPISODES}  # the chunks seed the agents: part of what the data are
+        return hashlib.sha1(json.dumps(key, sort_keys=True).encode()).hexdigest()[:8]
 
 
 EXPERT = Recipe(agents=("tqc",), n_episodes=1000)
@@ -188,22 +204,60 @@ def describe_plan(plan: list[tuple[int, int]], agents: Sequence[str]) -> str:
     return agents[plan[0][1]] if len(plan) == 1 else ",".join(f"{agents[a]}@{start}" for start, a in plan)
 
 
-def collect_recipe(recipe: Recipe, env_id: str = BUNDLED_ENV_ID, *, progress: bool = True) -> datasets.Dataset:
-    """Roll out `recipe` in `env_id`; adds a `policy` column saying who drove each episode (`describe_plan`)."""
+CHUNK_EPISODES = 40
+"""A recipe is collected in chunks of this many episodes, each with its own agent random streams, so the data are
+the same whatever the number of worker processes."""
+
+
+def collect_recipe(recipe: Recipe, env_id: str = BUNDLED_ENV_ID, *, progress: bool = True,
+                   workers: int | None = None) -> datasets.Dataset:
+    """Roll out `recipe` in `env_id`; adds a `policy` column saying who drove each episode (`describe_plan`).
+
+    `workers` processes collect its chunks of `CHUNK_EPISODES` episodes; the default is one per available core on
+    Linux, where they are forked (nothing re-imports the caller's script), and 1 elsewhere (spawned processes would
+    re-run a script that lacks an `if __name__ == "__main__":` guard)."""
     plans = recipe.plans()
+    chunks = [range(first, min(first + CHUNK_EPISODES, recipe.n_episodes)) for first in range(0, recipe.n_episodes, CHUNK_EPISODES)]
+    fork = sys.platform.startswith("linux")
+    workers = min(workers or (available_cores() if fork else 1), len(chunks))
+    bar = tqdm(total=recipe.n_episodes, desc=f"collecting {env_id}", unit="episode", disable=not progress)
+    if workers == 1:
+        parts = []
+        for index, episodes in enumerate(chunks):
+            parts.append(_collect_chunk(recipe, env_id, index, episodes))
+            bar.update(len(episodes))
+    else:
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork" if fork else "spawn"),
+                                 initializer=threadpool_limits, initargs=(1,)) as pool:  # each its own core
+            futures = {pool.submit(_collect_chunk, recipe, env_id, index, episodes): len(episodes)
+                       for index, episodes in enumerate(chunks)}
+            for future in as_completed(futures):
+                bar.update(futures[future])
+            parts = [future.result() for future in futures]  # in chunk order
+    bar.close()
+    episodes = _to_dataset([row for part in parts for row in part])
+    return episodes.add_column("policy", [describe_plan(plan, recipe.drivers) for plan in plans])
+
+
+def available_cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def _collect_chunk(recipe: Recipe, env_id: str, index: int, episodes: range) -> list[dict[str, np.ndarray]]:
+    """The rows of `episodes` (a chunk of the recipe's episode indices); chunk `index` seeds the agents."""
+    plans = recipe.plans()[episodes.start:episodes.stop]
     env = make_env(env_id)
     act_dim = env.action_space.shape[0]
     env.close()
-    policies = [_agent(name, env_id, act_dim, recipe.deterministic, recipe.seed * 100 + i) for i, name in enumerate(recipe.drivers)]
+    policies = [_agent(name, env_id, act_dim, recipe.deterministic, [recipe.seed, i, index]) for i, name in enumerate(recipe.drivers)]
 
     def driver(episode: int, step: int) -> int:
         return next(agent for start, agent in reversed(plans[episode]) if start <= step)
 
-    episodes = collect_episodes(policies, env_id, recipe.n_episodes, driver=driver, seed=recipe.seed, progress=progress)
-    return episodes.add_column("policy", [describe_plan(plan, recipe.drivers) for plan in plans])
+    return _rollout(policies, env_id, len(episodes), driver=driver, seed=recipe.seed + episodes.start, progress=False)
 
 
-def _agent(spec: str, env_id: str, act_dim: int, deterministic: bool, seed: int) -> Policy:
+def _agent(spec: str, env_id: str, act_dim: int, deterministic: bool, seed) -> Policy:
     """'ppo', 'random', 'stop', 'tqc*0.6' (that agent's actions scaled by 0.6: a slower gait of the same motion), or
     'tqc~6' (the agent held at 6 m/s by `speed_controlled`; HalfCheetah only)."""
     name, _, factor = spec.partition("*")

@@ -29,10 +29,12 @@ class TrainableDT(DecisionTransformerModel):
         # The tutorial read `output[1]`; the named field is the same tensor and robust to field order.
         action_preds = output.action_preds  # [batch, K, act_dim]
         action_targets = kwargs["actions"]  # [batch, K, act_dim]
-        real = kwargs["attention_mask"].bool()  # [batch, K]
-        # Mean squared error over the real (unpadded) steps only: selecting them (rather than multiplying
-        # by the mask) keeps a NaN or inf predicted at a padded position out of the loss.
-        loss = torch.nn.functional.mse_loss(action_preds[real].float(), action_targets[real].float())
+        real = kwargs["attention_mask"].bool()[..., None]  # [batch, K, 1]
+        # Mean squared error over the real (unpadded) steps only, as the tutorial's boolean indexing computed it.
+        # Padded predictions are replaced by their targets (`where`, not a multiplication by the mask, so a NaN or
+        # inf predicted there stays out), which keeps every shape fixed: no host sync, no recompiles under compile.
+        preds = torch.where(real, action_preds.float(), action_targets.float())  # [batch, K, act_dim]
+        loss = (preds - action_targets.float()).square().sum() / (real.sum() * action_preds.shape[-1])
         return {"loss": loss}
 
     def original_forward(self, **kwargs):

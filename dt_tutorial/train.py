@@ -26,6 +26,7 @@ from dt_tutorial.precision import resolve_precision
 from dt_tutorial.quiet import silence_library_noise
 
 HISTORY_FILE = "loss_history.json"
+COMPILE_MODES = (None, "default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
 COLLATOR_RNG_FILE = "collator_rng-rank{rank}.json"  # one per process, in each checkpoint
 
 
@@ -46,6 +47,7 @@ class TrainConfig:
     lr_scheduler: str = "linear"
     """transformers scheduler name after warm-up: 'linear' decays to 0, 'constant_with_warmup' keeps the rate."""
     optim: str = "adamw_torch"
+    """transformers optimizer name; on a CUDA GPU 'adamw_torch' runs as 'adamw_torch_fused' (the same update in one kernel)."""
     max_grad_norm: float = 0.25
     context_length: int = 20
     """K: time steps per window (the tutorial's `max_len`)."""
@@ -62,6 +64,10 @@ class TrainConfig:
     """'auto' (GPU if there is one), 'cpu', 'cuda' or 'mps'."""
     precision: str = "auto"
     """'auto' (bf16 where the hardware has it, fp16 on older CUDA GPUs, else fp32), 'fp32', 'bf16' or 'fp16'."""
+    compile: str | None = None
+    """A `torch.compile` mode for the model ('default'; 'reduce-overhead' adds CUDA graphs), or None: run eagerly.
+    On a GPU the tiny model's step is bound by Python and kernel launches, which compiling cuts (BENCHMARKS.md);
+    compiling itself takes a minute or so."""
     logging_steps: int = 50
     save_steps: int = 500
     """Checkpoint every this many steps (the last 2 are kept) so `resume=True` can continue."""
@@ -106,6 +112,7 @@ def check_config(config: TrainConfig) -> None:
         (config.lr_scheduler not in {s.value for s in SchedulerType},
          f"unknown scheduler {config.lr_scheduler!r}; e.g. linear, cosine, constant_with_warmup"),
         (not config.scale > 0, f"the return scale must be positive, got {config.scale}"),
+        (config.compile not in COMPILE_MODES, f"compile must be one of {', '.join(map(str, COMPILE_MODES))}, not {config.compile!r}"),
     ]
     for failed, message in problems:
         if failed:
@@ -223,7 +230,7 @@ def make_trainer(trajectories: Trajectories, config: TrainConfig, output_dir: st
         weight_decay=config.weight_decay,
         warmup_steps=config.warmup_ratio,  # transformers 5: a float in [0, 1) is the warm-up ratio
         lr_scheduler_type=config.lr_scheduler,
-        optim=config.optim,
+        optim="adamw_torch_fused" if config.optim == "adamw_torch" and device == "cuda" else config.optim,
         max_grad_norm=config.max_grad_norm,
         logging_steps=config.logging_steps,
         logging_first_step=True,
@@ -238,11 +245,14 @@ def make_trainer(trajectories: Trajectories, config: TrainConfig, output_dir: st
         disable_tqdm=not progress,
         dataloader_num_workers=0,
         dataloader_pin_memory=torch.cuda.is_available(),  # pinning only helps CUDA; elsewhere torch warns about it
+        torch_compile=config.compile is not None,
+        torch_compile_mode=config.compile,
     )
     # Per-process seed: under torchrun/accelerate each rank draws different windows.
     collator = _ResumableCollator(
         trajectories, max_len=config.context_length, scale=config.scale, max_ep_len=config.max_ep_len,
         seed=config.seed + args.process_index,
+        batch_size=config.batch_size if config.compile else None,  # compiled: one shape (no smaller last batch per epoch)
     )
     torch.manual_seed(config.seed)
     if model is None:

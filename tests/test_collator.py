@@ -146,6 +146,11 @@ def test_call_draws_one_window_per_feature(hopper):
     assert collator([{"anything": i} for i in range(13)])["states"].shape[0] == 13
 
 
+def test_a_fixed_batch_size_fills_the_last_batch_of_an_epoch(hopper):
+    collator = DecisionTransformerGymDataCollator(hopper, max_len=5, seed=0, batch_size=16)
+    assert {name: tuple(t.shape[:2]) for name, t in collator(range(13)).items()} == dict.fromkeys(FIELDS, (16, 5))
+
+
 # --- seeding ------------------------------------------------------------------------------------
 
 

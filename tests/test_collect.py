@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from conftest import random_policy, raises_one_line
-from dt_tutorial.collect import (BUNDLED, MULTI_SKILL, X_VELOCITY, Recipe, bundled_dataset, cache_dir, collect_episodes,
+from dt_tutorial.collect import (BUNDLED, CHUNK_EPISODES, MULTI_SKILL, X_VELOCITY, Recipe, bundled_dataset, cache_dir, collect_episodes,
                                  collect_recipe, speed_controlled)
 from dt_tutorial.data import EPISODE_FEATURES, Trajectories, load_episodes
 from dt_tutorial.envs import make_env
@@ -70,7 +70,8 @@ def test_collect_needs_an_episode():
 def test_bundled_expert_is_the_tqc_collection_cached(dt_cache):
     first = bundled_dataset("bundled-expert", n_episodes=2, seed=5, progress=False)
     assert len(list(cache_dir().glob("bundled-halfcheetah-expert-2ep-seed5-*/dataset_info.json"))) == 1
-    direct = collect_episodes(Actor.shipped("tqc", seed=500), "HalfCheetah-v5", 2, seed=5, progress=False)
+    # A recipe's chunk seeds its agents with [recipe seed, agent index, chunk index]; resets use seed + episode.
+    direct = collect_episodes(Actor.shipped("tqc", seed=[5, 0, 0]), "HalfCheetah-v5", 2, seed=5, progress=False)
     assert first.remove_columns("policy").to_dict() == direct.to_dict()
     assert first["policy"] == ["tqc", "tqc"]
     assert bundled_dataset("bundled-expert", n_episodes=2, seed=5, progress=False).to_dict() == first.to_dict()
@@ -143,6 +144,14 @@ def test_a_speed_controlled_expert_runs_at_its_speed(speed):
 def test_held_speeds_refuse_other_envs():
     with raises_one_line("is not HalfCheetah"):
         collect_recipe(Recipe(agents=("tqc~3.0",), n_episodes=1), "Hopper-v5", progress=False)
+
+
+def test_worker_processes_collect_the_same_episodes_as_one_process():
+    recipe = Recipe(agents=("tqc", "tqc~3.0", "random"), n_episodes=2 * CHUNK_EPISODES + 3, seed=2)
+    serial = collect_recipe(recipe, progress=False, workers=1)
+    parallel = collect_recipe(recipe, progress=False, workers=2)
+    assert parallel.to_dict() == serial.to_dict()
+    assert sorted(set(serial["policy"])) == sorted(recipe.agents)
 
 
 def test_the_default_bundled_data_is_the_documented_multi_skill_recipe(dt_cache):
