@@ -14,7 +14,9 @@ and kernel warm-up happen before), and the time until then is reported as `warmu
 from __future__ import annotations
 
 import argparse
+import cProfile
 import json
+import pstats
 import tempfile
 import time
 
@@ -34,8 +36,8 @@ WARMUP_STEPS = 10
 class Deadline(TrainerCallback):
     """Stops training `seconds` after the warm-up (the first `WARMUP_STEPS` steps) ended; remembers when that was."""
 
-    def __init__(self, seconds: float):
-        self.seconds = seconds
+    def __init__(self, seconds: float, profiler: cProfile.Profile | None = None):
+        self.seconds, self.profiler = seconds, profiler
         self.start = self.warm_end = None
 
     def on_step_begin(self, args, state, control, **kwargs):
@@ -47,18 +49,24 @@ class Deadline(TrainerCallback):
             if torch.cuda.is_available():
                 torch.cuda.synchronize()
             self.warm_end = time.perf_counter()
+            if self.profiler:
+                self.profiler.enable()
         if self.warm_end is not None and time.perf_counter() - self.warm_end > self.seconds:
             control.should_training_stop = True
+            if self.profiler:
+                self.profiler.disable()
 
 
-def run_budget(dataset: str, steps: int, seconds: float, precision: str, eval_episodes: int, compile: str | None = None) -> dict:
+def run_budget(dataset: str, steps: int, seconds: float, precision: str, eval_episodes: int, compile: str | None = None,
+               profiler: cProfile.Profile | None = None) -> dict:
+    """The budget's run; `profiler` (cProfile) records the steps after the warm-up."""
     start = time.perf_counter()
     data = Trajectories.from_dataset(load_episodes(dataset), name=dataset)
     data_s = time.perf_counter() - start
     config = get_config("tutorial", max_steps=steps, precision=precision, compile=compile, logging_steps=1000, save_steps=10**9)
     with tempfile.TemporaryDirectory(prefix="budget-") as workdir:
         trainer = make_trainer(data, config, workdir, progress=False)
-        deadline = Deadline(seconds)
+        deadline = Deadline(seconds, profiler)
         trainer.add_callback(deadline)
         trainer.train()
         if torch.cuda.is_available():
@@ -93,8 +101,12 @@ def main(argv=None) -> None:
     parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16"])
     parser.add_argument("--compile", choices=["default", "reduce-overhead"], help="torch.compile the model")
     parser.add_argument("--eval-episodes", type=int, default=10, help="0: no evaluation")
+    parser.add_argument("--profile", action="store_true", help="print where the timed steps spent their time (cProfile)")
     args = parser.parse_args(argv)
-    result = run_budget(args.dataset, args.steps, args.seconds, args.precision, args.eval_episodes, args.compile)
+    profiler = cProfile.Profile() if args.profile else None
+    result = run_budget(args.dataset, args.steps, args.seconds, args.precision, args.eval_episodes, args.compile, profiler)
+    if profiler:
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
     print(json.dumps({k: v for k, v in result.items() if k != "losses"}, indent=1))
     with open(args.out_json, "w") as f:
         json.dump(result, f, indent=1)

@@ -37,6 +37,23 @@ class TrainableDT(DecisionTransformerModel):
         loss = (preds - action_targets.float()).square().sum() / (real.sum() * action_preds.shape[-1])
         return {"loss": loss}
 
+    # The Trainer calls `model.train()` and `model.num_parameters()` (its FLOP estimate) at every step; both walk every
+    # submodule, which costs ~15% of a compiled GPU step of this small model (BENCHMARKS.md). The module tree and the
+    # parameter shapes never change, so the walks are done once.
+    def train(self, mode: bool = True):
+        """nn.Module.train, skipped when every submodule is already in `mode`."""
+        modules = self.__dict__.setdefault("_all_modules", list(self.modules()))  # [self, every submodule]
+        return self if all(m.training == mode for m in modules) else super().train(mode)
+
+    def num_parameters(self, only_trainable: bool = False, exclude_embeddings: bool = False) -> int:
+        """PreTrainedModel.num_parameters, counted once (a trainable-only count is not kept: freezing changes it)."""
+        if only_trainable:
+            return super().num_parameters(only_trainable=True, exclude_embeddings=exclude_embeddings)
+        counts = self.__dict__.setdefault("_parameter_counts", {})
+        if exclude_embeddings not in counts:
+            counts[exclude_embeddings] = super().num_parameters(exclude_embeddings=exclude_embeddings)
+        return counts[exclude_embeddings]
+
     def original_forward(self, **kwargs):
         """The plain DecisionTransformerModel forward (state, action and return predictions), for inference."""
         return super().forward(**kwargs)

@@ -244,7 +244,7 @@ def make_trainer(trajectories: Trajectories, config: TrainConfig, output_dir: st
         report_to="none",
         disable_tqdm=not progress,
         dataloader_num_workers=0,
-        dataloader_pin_memory=torch.cuda.is_available(),  # pinning only helps CUDA; elsewhere torch warns about it
+        dataloader_pin_memory=device == "cuda",  # pinning only helps copies to a CUDA GPU; elsewhere torch warns about it
         torch_compile=config.compile is not None,
         torch_compile_mode=config.compile,
     )

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+from _helpers import cheetah_model, cheetah_run  # noqa: F401 (fixtures)
 from conftest import raises_one_line
 
 from dt_tutorial import precision
@@ -81,9 +82,10 @@ def test_bf16_training_autocasts_and_saves_fp32_weights(halfcheetah, tmp_path):
     assert {p.dtype for p in load_model(tmp_path).parameters()} == {torch.float32}
 
 
-def test_pinned_memory_only_with_cuda(halfcheetah, tmp_path):
-    trainer = make_trainer(halfcheetah, get_config("tiny", device="cpu", precision="fp32"), tmp_path)
-    assert trainer.args.dataloader_pin_memory == torch.cuda.is_available()
+@pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=cuda)])
+def test_pinned_memory_only_when_training_on_cuda(halfcheetah, tmp_path, device):
+    trainer = make_trainer(halfcheetah, get_config("tiny", device=device, precision="fp32"), tmp_path)
+    assert trainer.args.dataloader_pin_memory == (device == "cuda")
 
 
 @cuda
