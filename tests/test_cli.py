@@ -139,6 +139,7 @@ def test_demo_end_to_end(tmp_path):
     assert read_video(out / "cheetah.mp4").shape == (11, 240, 320, 3)
     assert read_video(out / "targets.mp4").shape == (11, 240, 3 * 320, 3)  # one panel per DEMO_VIDEO_TARGETS
     assert sorted(map(float, results["targets_video_returns"])) == [2000, 6000, 12000]
+    assert results["video_return"] == results["targets_video_returns"]["12000.0"]  # cheetah.mp4: the 12000 panel's episode
 
 
 def test_the_clis_precision_choices_are_the_precision_modules():
