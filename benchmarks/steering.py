@@ -60,7 +60,10 @@ VARIANTS: dict[str, tuple[Recipe, dict]] = {
     "speed": (Recipe(agents=tuple(f"tqc~{v}" for v in TARGET_SPEEDS), n_episodes=1000), {}),  # no full-speed share
     "stop80": (Recipe(agents=("tqc",), n_episodes=1000, stop_share=0.8), {}),
     "demo-nodrop": (MULTI_SKILL, {"dropout": 0.0}),  # dropout is ~25% of a CPU training step
-    "demo-nodrop-4k": (MULTI_SKILL, {"dropout": 0.0, "max_steps": 4000}),
+    "demo-drop2": (MULTI_SKILL, {"dropout": 0.2}),
+    "demo-4k": (MULTI_SKILL, {"max_steps": 4000}),
+    "demo-k10": (MULTI_SKILL, {"context_length": 10}),
+    "demo-k5": (MULTI_SKILL, {"context_length": 5}),
 }
 
 
