@@ -124,11 +124,12 @@ print(f"(the training episodes returned {low:.0f} to {high:.0f})")
 # over all episodes) sums it up: 1 = the higher the target, the faster the cheetah. (In fast mode the episodes
 # are cut short, so the data's returns are left out of the plot.)
 #
-# What to expect at full size (measured, BENCHMARKS.md "Steering"): the mean achieved return follows the target
-# from 1,500 to ~9,500 (1,500 → ~1,450, 6,000 → ~6,200, 9,000 → ~9,500; mean error 300-950 over four trained
-# models), then levels off at ~10,000-10,600 below the expert's 11,400 (D4RL 78-88 at 12,000). Spearman's rho is
-# 0.86-0.92, not 1: now and then one episode locks into a much slower or faster gait. Return conditioning is
-# real here, but not exact: improving it is a good exercise (more training, more data, other seeds).
+# What to expect at full size (measured, BENCHMARKS.md "Steering"): the mean achieved return rises with the
+# target and levels off at ~10,000-10,600, below the expert's 11,400 (D4RL 78-90 at 12,000). How closely it
+# follows depends on the random draw of the data and on the seed: on one draw of the bundled recipe four trained
+# models gave 1,500 → ~1,450, 6,000 → ~6,200, 9,000 → ~9,500 (rho 0.86-0.92); on today's draw the same training
+# overshoots in the lower half (1,500 → ~2,400, 6,000 → ~8,400; rho 0.74). Return conditioning is real here, but
+# not exact: improving it is a good exercise (more training steps helped most in our runs; try other seeds).
 
 # %%
 import matplotlib.pyplot as plt
