@@ -227,10 +227,12 @@ def _collect(args):
     from dt_tutorial.collect import collect_episodes
     from dt_tutorial.data import Trajectories
     from dt_tutorial.policies import load_policy
+    from dt_tutorial.quiet import datasets_progress
 
     policy = load_policy(args.policy, deterministic=args.deterministic, seed=args.seed)
     episodes = collect_episodes(policy, args.env, args.episodes, seed=args.seed, action_noise=args.noise, progress=not args.no_progress)
-    episodes.save_to_disk(args.output)
+    with datasets_progress(not args.no_progress):
+        episodes.save_to_disk(args.output)
     returns = Trajectories.from_dataset(episodes, args.output).episode_returns
     print(f"saved {len(episodes)} episodes to {args.output}; returns {returns.mean():.0f} ± {returns.std():.0f}")
 

@@ -32,6 +32,7 @@ from dt_tutorial.schema import EPISODE_FEATURES
 from dt_tutorial.envs import make_env
 from dt_tutorial.errors import UserError
 from dt_tutorial.policies import SHIPPED, Actor, Policy
+from dt_tutorial.quiet import datasets_progress
 
 Driver = Callable[[int, int], int]  # (episode index, step) -> index of the policy that acts
 
@@ -298,7 +299,8 @@ def recipe_dataset(recipe: Recipe, folder: str, *, env_id: str = BUNDLED_ENV_ID,
     with FileLock(str(path) + ".lock"):
         if not (path / "dataset_info.json").exists():
             tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-            collect_recipe(recipe, env_id, progress=progress).save_to_disk(str(tmp))
+            with datasets_progress(progress):
+                collect_recipe(recipe, env_id, progress=progress).save_to_disk(str(tmp))
             shutil.rmtree(path, ignore_errors=True)  # a partial folder left by a killed run
             tmp.replace(path)
     return datasets.load_from_disk(str(path))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 # transformers' Trainer always sorts checkpoints by mtime (`use_mtime=True` is hard-coded in `_save_checkpoint`)
@@ -27,3 +28,19 @@ def silence_library_noise() -> None:
         logger = logging.getLogger(logger_name)
         if not any(isinstance(f, DropMessages) for f in logger.filters):
             logger.addFilter(DropMessages(prefixes))
+
+
+@contextlib.contextmanager
+def datasets_progress(enabled: bool):
+    """`datasets`' own progress bars (e.g. "Saving the dataset") turned off inside the block unless `enabled`, as
+    `--no-progress` asks; with `enabled` they stay as they are."""
+    import datasets
+
+    if enabled or datasets.are_progress_bars_disabled():
+        yield
+        return
+    datasets.disable_progress_bars()
+    try:
+        yield
+    finally:
+        datasets.enable_progress_bars()

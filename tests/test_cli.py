@@ -112,7 +112,7 @@ def test_collect_then_train_on_it(tmp_path):
     data = tmp_path / "halfcheetah-seed3"
     proc = run_cli("collect", "--episodes", 2, "--seed", 3, "--output", data, "--no-progress")
     assert_ok(proc)
-    assert f"saved 2 episodes to {data}" in proc.stdout
+    assert f"saved 2 episodes to {data}" in proc.stdout and "Saving the dataset" not in proc.stderr
     proc = run_cli("train", "--dataset", data, "--preset", "tiny", "--max-steps", 5, "--output", tmp_path / "run", "--no-progress")
     assert_ok(proc)
     assert proc.stdout.startswith("halfcheetah-seed3: 2 episodes, 2000 steps")  # named after its folder

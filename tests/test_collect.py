@@ -67,8 +67,9 @@ def test_collect_needs_an_episode():
         collect_episodes(random_policy(0, 3), "Hopper-v5", 0)
 
 
-def test_bundled_expert_is_the_tqc_collection_cached(dt_cache):
+def test_bundled_expert_is_the_tqc_collection_cached(dt_cache, capfd):
     first = bundled_dataset("bundled-expert", n_episodes=2, seed=5, progress=False)
+    assert "Saving the dataset" not in capfd.readouterr().err  # progress=False silences datasets' own bars too
     assert len(list(cache_dir().glob("bundled-halfcheetah-expert-2ep-seed5-*/dataset_info.json"))) == 1
     # A recipe's chunk seeds its agents with [recipe seed, agent index, chunk index]; resets use seed + episode.
     direct = collect_episodes(Actor.shipped("tqc", seed=[5, 0, 0]), "HalfCheetah-v5", 2, seed=5, progress=False)
