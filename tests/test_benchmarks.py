@@ -185,3 +185,17 @@ def test_peer_comparison_runs_ours_beside_each_peer_run(monkeypatch, one_thread)
     assert result["training_ratio_auto"] == pytest.approx(result["ours_auto_steps_per_s"] / 4.0)
     assert result["evaluation_ratio_fp32"] == pytest.approx(8.0 / result["ours_eval_fp32_s"])
     assert "goal >= 3x" in format_comparison(result)
+
+
+def test_budget_times_the_steps_after_the_warm_up_and_profiles_them(halfcheetah_episodes, tmp_path, capsys, one_thread):
+    from benchmarks.budget import WARMUP_STEPS, main
+
+    halfcheetah_episodes.save_to_disk(str(tmp_path / "data"))
+    out = tmp_path / "budget.json"
+    main([str(out), "--dataset", str(tmp_path / "data"), "--steps", "1000", "--seconds", "1", "--eval-episodes", "0",
+          "--precision", "fp32", "--profile"])
+    result = json.loads(out.read_text())
+    assert WARMUP_STEPS < result["steps_done"] < 1000 and result["steps_per_s"] > 0
+    assert result["projected_budget_s"] == pytest.approx(1000 / result["steps_per_s"], abs=1)
+    assert (result["device"], result["precision"], result["compile"]) == ("cpu", "fp32", None)
+    assert "Ordered by: internal time" in capsys.readouterr().out  # the profile of the timed steps
