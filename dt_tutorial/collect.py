@@ -218,20 +218,23 @@ def collect_recipe(recipe: Recipe, env_id: str = BUNDLED_ENV_ID, *, progress: bo
     Linux, where they are forked (nothing re-imports the caller's script), and 1 elsewhere (spawned processes would
     re-run a script that lacks an `if __name__ == "__main__":` guard)."""
     plans = recipe.plans()
+    env = make_env(env_id)
+    act_dim = env.action_space.shape[0]
+    env.close()
     chunks = [range(first, min(first + CHUNK_EPISODES, recipe.n_episodes)) for first in range(0, recipe.n_episodes, CHUNK_EPISODES)]
+    jobs = [(recipe, env_id, act_dim, index, episodes, plans[episodes.start:episodes.stop]) for index, episodes in enumerate(chunks)]
     fork = sys.platform.startswith("linux")
     workers = min(workers or (available_cores() if fork else 1), len(chunks))
     bar = tqdm(total=recipe.n_episodes, desc=f"collecting {env_id}", unit="episode", disable=not progress)
     if workers == 1:
         parts = []
-        for index, episodes in enumerate(chunks):
-            parts.append(_collect_chunk(recipe, env_id, index, episodes))
+        for job, episodes in zip(jobs, chunks):
+            parts.append(_collect_chunk(*job))
             bar.update(len(episodes))
     else:
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork" if fork else "spawn"),
                                  initializer=threadpool_limits, initargs=(1,)) as pool:  # each its own core
-            futures = {pool.submit(_collect_chunk, recipe, env_id, index, episodes): len(episodes)
-                       for index, episodes in enumerate(chunks)}
+            futures = {pool.submit(_collect_chunk, *job): len(episodes) for job, episodes in zip(jobs, chunks)}
             for future in as_completed(futures):
                 bar.update(futures[future])
             parts = [future.result() for future in futures]  # in chunk order
@@ -244,12 +247,9 @@ def available_cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def _collect_chunk(recipe: Recipe, env_id: str, index: int, episodes: range) -> list[dict[str, np.ndarray]]:
-    """The rows of `episodes` (a chunk of the recipe's episode indices); chunk `index` seeds the agents."""
-    plans = recipe.plans()[episodes.start:episodes.stop]
-    env = make_env(env_id)
-    act_dim = env.action_space.shape[0]
-    env.close()
+def _collect_chunk(recipe: Recipe, env_id: str, act_dim: int, index: int, episodes: range,
+                   plans: list[list[tuple[int, int]]]) -> list[dict[str, np.ndarray]]:
+    """The rows of `episodes` (a chunk of the recipe's episode indices, with their `plans`); chunk `index` seeds the agents."""
     policies = [_agent(name, env_id, act_dim, recipe.deterministic, [recipe.seed, i, index]) for i, name in enumerate(recipe.drivers)]
 
     def driver(episode: int, step: int) -> int:

@@ -42,8 +42,9 @@ class TrainableDT(DecisionTransformerModel):
     # parameter shapes never change, so the walks are done once.
     def train(self, mode: bool = True):
         """nn.Module.train, skipped when every submodule is already in `mode`."""
-        modules = self.__dict__.setdefault("_all_modules", list(self.modules()))  # [self, every submodule]
-        return self if all(m.training == mode for m in modules) else super().train(mode)
+        if "_all_modules" not in self.__dict__:
+            self.__dict__["_all_modules"] = list(self.modules())  # [self, every submodule]: walked once
+        return self if all(m.training == mode for m in self.__dict__["_all_modules"]) else super().train(mode)
 
     def num_parameters(self, only_trainable: bool = False, exclude_embeddings: bool = False) -> int:
         """PreTrainedModel.num_parameters, counted once (a trainable-only count is not kept: freezing changes it)."""
