@@ -2,6 +2,7 @@
 
     python -m benchmarks.steering --variant demo            # what `python -m dt_tutorial demo` trains
     python -m benchmarks.steering --variant pure,switch50 --max-steps 3000 --out outputs/steering
+    python -m benchmarks.steering --variant demo,pace --seeds 42,1,7 --jobs 6   # 6 trainings at once (a GPU machine)
 
 Each variant is a data recipe (`collect.Recipe`, collected once and cached) plus training overrides of the
 `demo` preset. For each: the data's composition and return histogram, the training wall-clock, and the
@@ -16,7 +17,9 @@ import argparse
 import collections
 import dataclasses
 import json
+import multiprocessing
 import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 import numpy as np
@@ -64,6 +67,30 @@ VARIANTS: dict[str, tuple[Recipe, dict]] = {
     "demo-4k": (MULTI_SKILL, {"max_steps": 4000}),
     "demo-k10": (MULTI_SKILL, {"context_length": 10}),
     "demo-k5": (MULTI_SKILL, {"context_length": 5}),
+    "demo-draw1": (dataclasses.replace(MULTI_SKILL, seed=1), {}),  # another draw of the same recipe
+    # The return-to-go fed as a pace (`model.return_pace`): the rate still needed, not the sum.
+    "pace": (MULTI_SKILL, {"return_pace": True}),
+    "pace-draw1": (dataclasses.replace(MULTI_SKILL, seed=1), {"return_pace": True}),
+    "pace-2k": (MULTI_SKILL, {"return_pace": True, "max_steps": 2000}),
+    "pace-1500": (MULTI_SKILL, {"return_pace": True, "max_steps": 1500}),
+    "pace-4k": (MULTI_SKILL, {"return_pace": True, "max_steps": 4000}),
+    "pace-h64": (MULTI_SKILL, {"return_pace": True, "hidden_size": 64}),
+    "pace-k10": (MULTI_SKILL, {"return_pace": True, "context_length": 10}),
+    "pace-nodrop": (MULTI_SKILL, {"return_pace": True, "dropout": 0.0}),
+    "pace-nodrop-2500": (MULTI_SKILL, {"return_pace": True, "dropout": 0.0, "max_steps": 2500}),
+    "pace-nodrop-4k": (MULTI_SKILL, {"return_pace": True, "dropout": 0.0, "max_steps": 4000}),
+    "pace-nodrop-6k": (MULTI_SKILL, {"return_pace": True, "dropout": 0.0, "max_steps": 6000}),
+    "pace-nodrop-draw1": (dataclasses.replace(MULTI_SKILL, seed=1), {"return_pace": True, "dropout": 0.0}),
+    "pace-nodrop-expert10": (dataclasses.replace(MULTI_SKILL, weights=(1.0,) * 24 + (10.0,)), {"return_pace": True, "dropout": 0.0}),
+    "pace-nodrop-2k": (MULTI_SKILL, {"return_pace": True, "dropout": 0.0, "max_steps": 2000}),
+    "pace-nodrop-1500": (MULTI_SKILL, {"return_pace": True, "dropout": 0.0, "max_steps": 1500}),
+    "pace-nodrop-500ep": (dataclasses.replace(MULTI_SKILL, n_episodes=500), {"return_pace": True, "dropout": 0.0}),
+    "pace-nodrop-2k-500ep": (dataclasses.replace(MULTI_SKILL, n_episodes=500), {"return_pace": True, "dropout": 0.0, "max_steps": 2000}),
+    "pace-nodrop-b32": (MULTI_SKILL, {"return_pace": True, "dropout": 0.0, "batch_size": 32}),
+    "pace-nodrop-k10": (MULTI_SKILL, {"return_pace": True, "dropout": 0.0, "context_length": 10}),
+    # Held speeds that change mid-episode: the state shows the old speed, the return-to-go the new one.
+    "held-switch": (dataclasses.replace(MULTI_SKILL, switching_share=0.5), {}),
+    "pace-held-switch": (dataclasses.replace(MULTI_SKILL, switching_share=0.5), {"return_pace": True}),
 }
 
 
@@ -122,21 +149,47 @@ def format_report(report: dict) -> str:
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.steering", description=__doc__.splitlines()[0])
-    parser.add_argument("--variant", default="demo", help=f"comma-separated: {','.join(VARIANTS)}")
+    parser.add_argument("--variant", default="demo", help=f"comma-separated, each with --seeds or its own ('pace@7'): {','.join(VARIANTS)}")
     parser.add_argument("--max-steps", type=int, help="optimizer steps (default: the demo preset's or the variant's)")
     parser.add_argument("--eval-episodes", type=int, default=10)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--precision", choices=["auto", "fp32", "bf16", "fp16"], help="training precision (default: the preset's, auto)")
-    parser.add_argument("--seed", type=int, help="training seed (default: the preset's)")
+    parser.add_argument("--seeds", help="comma-separated training seeds (default: the preset's); each variant runs with each")
+    parser.add_argument("--jobs", type=int, default=1, help="trainings at once, in their own processes (for a GPU machine)")
     parser.add_argument("--out", type=Path, default=Path("outputs/benchmarks/steering"))
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
-    for name in args.variant.split(","):
-        report = run_variant(name, max_steps=args.max_steps, eval_episodes=args.eval_episodes, device=args.device,
-                             out=args.out, progress=not args.no_progress, precision=args.precision, seed=args.seed)
-        report["machine"] = machine_info()
-        (args.out / f"{run_tag(name, args.precision, args.seed)}.json").write_text(json.dumps(report, indent=1))
+    seeds = [int(s) for s in args.seeds.split(",")] if args.seeds else [None]
+    runs = []  # (variant, training seed); 'pace@7' names its own seed
+    for item in args.variant.split(","):
+        name, _, seed = item.partition("@")
+        if name not in VARIANTS:
+            parser.error(f"unknown variant {name!r}")
+        runs += [(name, int(seed))] if seed else [(name, s) for s in seeds]
+    names = {name for name, _ in runs}
+    settings = dict(max_steps=args.max_steps, eval_episodes=args.eval_episodes, device=args.device, out=args.out,
+                    progress=not args.no_progress and args.jobs == 1, precision=args.precision)
+    if args.jobs == 1:
+        for name, seed in runs:
+            save_report(name, seed, settings)
+        return
+    for recipe in {VARIANTS[name][0] for name in names}:  # collected once, here, with every core, before the trainings
+        recipe_dataset(recipe, "steering", progress=False)
+    with ProcessPoolExecutor(args.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+        jobs = {pool.submit(save_report, name, seed, settings): (name, seed) for name, seed in runs}
+        failed = [jobs[job] for job in as_completed(jobs) if job.exception() is not None]
+    for (name, seed), job in ((jobs[job], job) for job in jobs if job.exception() is not None):
+        print(f"[{name}, seed {seed}] failed: {job.exception()!r}", flush=True)
+    if failed:
+        raise SystemExit(f"{len(failed)} of {len(runs)} runs failed")
+
+
+def save_report(name: str, seed: int | None, settings: dict) -> None:
+    """Run one variant with one training seed; write its report to `settings['out']`."""
+    report = run_variant(name, seed=seed, **settings)
+    report["machine"] = machine_info()
+    (settings["out"] / f"{run_tag(name, settings['precision'], seed)}.json").write_text(json.dumps(report, indent=1))
 
 
 if __name__ == "__main__":

@@ -53,6 +53,9 @@ def _add_training_args(p: argparse.ArgumentParser, preset: str) -> None:
     p.add_argument("--warmup-ratio", type=float)
     p.add_argument("--weight-decay", type=float)
     p.add_argument("--context-length", type=_positive_int, help="K, steps per window (tutorial: 20)")
+    p.add_argument("--dropout", type=float, help="dropout in the transformer (tutorial: 0.1, demo: 0)")
+    p.add_argument("--return-pace", action=argparse.BooleanOptionalAction, default=None,
+                   help="feed the return-to-go as a pace, the rate still needed (demo), or as the paper's sum (--no-return-pace, tutorial)")
     p.add_argument("--seed", type=int)
     p.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"])
     p.add_argument("--precision", choices=PRECISIONS,
@@ -114,7 +117,7 @@ def _train_config(args):
     from dt_tutorial.train import get_config
 
     names = ("epochs", "max_steps", "save_steps", "batch_size", "learning_rate", "lr_scheduler", "warmup_ratio", "weight_decay",
-             "context_length", "seed", "device", "precision", "compile")
+             "context_length", "dropout", "return_pace", "seed", "device", "precision", "compile")
     overrides = {n: getattr(args, n) for n in names if getattr(args, n) is not None}
     if args.epochs is not None and args.max_steps is None:
         overrides["max_steps"] = -1  # an explicit epoch count wins over a preset's step budget

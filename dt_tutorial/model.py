@@ -25,7 +25,7 @@ class TrainableDT(DecisionTransformerModel):
     """DecisionTransformerModel whose forward returns the loss the `Trainer` minimises."""
 
     def forward(self, **kwargs):
-        output = super().forward(**kwargs, return_dict=True)
+        output = super().forward(**conditioned(self.config, kwargs), return_dict=True)
         # The tutorial read `output[1]`; the named field is the same tensor and robust to field order.
         action_preds = output.action_preds  # [batch, K, act_dim]
         action_targets = kwargs["actions"]  # [batch, K, act_dim]
@@ -57,13 +57,30 @@ class TrainableDT(DecisionTransformerModel):
 
     def original_forward(self, **kwargs):
         """The plain DecisionTransformerModel forward (state, action and return predictions), for inference."""
-        return super().forward(**kwargs)
+        return super().forward(**conditioned(self.config, kwargs))
 
     def predict_actions(self, window: dict[str, torch.Tensor]) -> torch.Tensor:
         """The policy interface (rollout, video, slider): the action for the last step of each window.
 
         `window` has the collator's keys and layout ([n, K, ...], left padded); returns [n, act_dim]."""
         return self.original_forward(**window, return_dict=True).action_preds[:, -1]
+
+
+def return_pace(returns_to_go: torch.Tensor, timesteps: torch.Tensor, horizon: int, low: float, high: float) -> torch.Tensor:
+    """The return-to-go as a pace: RTG_t * H / (H - t), the return a whole episode of H steps would reach at the rate
+    still needed, clipped to [low, high] (the data's episode returns). At t = 0 it is the return-to-go itself."""
+    remaining = horizon - timesteps[..., None]  # [batch, K, 1], >= 1: timesteps stop at H - 1
+    return (returns_to_go * (horizon / remaining)).clamp(low, high)  # [batch, K, 1]
+
+
+def conditioned(config, inputs: dict) -> dict:
+    """The model's inputs with the return-to-go as a pace when `config.return_pace` (a difference from the paper;
+    BENCHMARKS.md, "Steering"), else unchanged. Padded steps (return-to-go 0, timestep 0) stay 0."""
+    if not getattr(config, "return_pace", False):
+        return inputs
+    low, high = (r / config.scale for r in config.dataset_return_range)
+    pace = return_pace(inputs["returns_to_go"], inputs["timesteps"], config.max_ep_len, min(low, 0.0), high)
+    return {**inputs, "returns_to_go": pace}
 
 
 def make_config(

@@ -147,3 +147,11 @@ def test_the_clis_precision_choices_are_the_precision_modules():
     from dt_tutorial.precision import PRECISIONS as MODULE_PRECISIONS
 
     assert PRECISIONS == MODULE_PRECISIONS
+
+
+@pytest.mark.parametrize("flags, pace, dropout", [([], True, 0.0), (["--no-return-pace", "--dropout", "0.1"], False, 0.1)])
+def test_return_pace_and_dropout_flags_reach_the_training_config(flags, pace, dropout):
+    from dt_tutorial.cli import _train_config, build_parser
+
+    config = _train_config(build_parser().parse_args(["train", "--preset", "demo", *flags]))
+    assert (config.return_pace, config.dropout) == (pace, dropout)

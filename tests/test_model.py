@@ -11,7 +11,7 @@ import torch
 from conftest import raises_one_line
 from dt_tutorial.collator import DecisionTransformerGymDataCollator
 from dt_tutorial.errors import UserError
-from dt_tutorial.model import TrainableDT, count_parameters, load_model, make_config, state_normalisation
+from dt_tutorial.model import TrainableDT, conditioned, count_parameters, load_model, make_config, return_pace, state_normalisation
 
 K = 10
 
@@ -136,3 +136,35 @@ def test_parameter_counts_are_pretrained_models(model):
         expected = PreTrainedModel.num_parameters(model, exclude_embeddings=exclude)
         assert model.num_parameters(exclude_embeddings=exclude) == expected == model.num_parameters(exclude_embeddings=exclude)
     assert model.num_parameters() == count_parameters(model)
+
+
+def test_return_pace_is_the_return_to_go_per_remaining_step_times_the_horizon():
+    returns_to_go = torch.tensor([[[6.0], [3.0], [6.0], [0.0]]])  # [1, 4, 1]
+    timesteps = torch.tensor([[0, 500, 999, 0]])  # [1, 4]
+    pace = return_pace(returns_to_go, timesteps, horizon=1000, low=0.0, high=1e4)
+    torch.testing.assert_close(pace, torch.tensor([[[6.0], [6.0], [6000.0], [0.0]]]))
+    clipped = return_pace(returns_to_go, timesteps, horizon=1000, low=0.0, high=11.9)
+    assert clipped.max() == pytest.approx(11.9)
+
+
+def test_pace_reaches_the_model_only_when_asked(hopper, batch):
+    torch.manual_seed(0)
+    config = make_config(hopper, context_length=K, scale=100.0, max_ep_len=64, hidden_size=32, n_layer=1, n_head=1,
+                         return_pace=True)
+    model = TrainableDT(config).eval()
+    assert conditioned(make_config(hopper, context_length=K), batch) is batch  # off by default: the paper's input
+    paced = conditioned(config, batch)["returns_to_go"]
+    low, high = min(config.dataset_return_range[0], 0) / config.scale, config.dataset_return_range[1] / config.scale
+    expected = (batch["returns_to_go"] * 64 / (64 - batch["timesteps"][..., None])).clamp(low, high)
+    torch.testing.assert_close(paced, expected)
+    assert (paced[batch["attention_mask"] == 0] == 0).all()  # padding stays padding
+    with torch.no_grad():
+        with_pace = model.original_forward(**batch).action_preds
+        model.config.return_pace = False
+        without = model.original_forward(**batch).action_preds
+    assert not torch.allclose(with_pace, without)
+
+
+def test_return_pace_survives_save_and_load(hopper, tmp_path):
+    TrainableDT(make_config(hopper, context_length=K, hidden_size=32, n_layer=1, n_head=1, return_pace=True)).save_pretrained(tmp_path)
+    assert load_model(tmp_path).config.return_pace is True

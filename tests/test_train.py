@@ -59,6 +59,7 @@ def test_same_seed_same_loss_history(hopper, tmp_path):
         ({"learning_rate": -1.0}, "learning rate must be positive"),
         ({"warmup_ratio": 1.5}, "warm-up ratio"),
         ({"weight_decay": -0.1}, "weight decay"),
+        ({"dropout": 1.0}, "dropout must be in"),
         ({"max_grad_norm": 0.0}, "max_grad_norm"),
         ({"lr_scheduler": "sideways"}, "unknown scheduler 'sideways'"),
         ({"device": "tpu"}, "device must be"),
