@@ -96,8 +96,9 @@ print(inspect.getsource(TrainableDT.forward))
 # - **`tutorial`**: the blog's exact values: windows of $K = 20$, batch 64, learning rate 1e-4, weight
 #   decay 1e-4, 10 % linear warm-up then linear decay, AdamW, gradient-norm clipping at 0.25, 120 epochs;
 #   GPT-2 with 3 layers, 128 hidden units, 1 head, dropout 0.1.
-# - **`demo`**: a budget of 3000 steps at a 10× higher learning rate with a cosine schedule, chosen by
-#   measurement to make the cheetah run after a few minutes on a CPU.
+# - **`demo`**: a budget of 3000 steps at a 10× higher learning rate with a cosine schedule, no dropout, and
+#   the return-to-go read as a pace (notebook 2), chosen by measurement to make the cheetah run and follow
+#   the target after a few minutes on a CPU.
 # - **`tiny`**: 20 steps of a 1-layer, 32-wide model. It learns next to nothing; it proves the whole
 #   pipeline runs, in seconds (tests and this notebook's fast mode).
 #

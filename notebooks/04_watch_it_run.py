@@ -124,12 +124,12 @@ print(f"(the training episodes returned {low:.0f} to {high:.0f})")
 # over all episodes) sums it up: 1 = the higher the target, the faster the cheetah. (In fast mode the episodes
 # are cut short, so the data's returns are left out of the plot.)
 #
-# What to expect at full size (measured, BENCHMARKS.md "Steering"): the mean achieved return rises with the
-# target and levels off at ~10,000-10,600, below the expert's 11,400 (D4RL 78-90 at 12,000). How closely it
-# follows depends on the random draw of the data and on the seed: on one draw of the bundled recipe four trained
-# models gave 1,500 → ~1,450, 6,000 → ~6,200, 9,000 → ~9,500 (rho 0.86-0.92); on today's draw the same training
-# overshoots in the lower half (1,500 → ~2,400, 6,000 → ~8,400; rho 0.74). Return conditioning is real here, but
-# not exact: improving it is a good exercise (more training steps helped most in our runs; try other seeds).
+# What to expect at full size (measured, BENCHMARKS.md "Steering"): the `demo` model follows the diagonal to within
+# a few returns up to ~10,500 (1,500 → 1,499, 6,000 → 6,009, 9,000 → 9,035; rho 0.989) and levels off at the
+# expert's ~11,300 above it (D4RL ~93 at 12,000). That precision comes from reading the return-to-go as a pace
+# (notebook 2): with the paper's plain return-to-go the same training followed only loosely (rho 0.70-0.84,
+# 1,500 → ~2,400). Now and then an episode stumbles and falls behind its target (about one in sixty in our
+# runs): the pace then asks for more speed, which the cheetah cannot always give.
 
 # %%
 import matplotlib.pyplot as plt
