@@ -16,7 +16,7 @@ from _helpers import cheetah_model, cheetah_run, one_thread  # noqa: F401 (fixtu
 from dt_tutorial.collator import DecisionTransformerGymDataCollator
 from dt_tutorial.data import EPISODE_FEATURES, Trajectories, load_episodes
 from dt_tutorial.envs import make_env
-from dt_tutorial.model import state_normalisation
+from dt_tutorial.model import conditioned, state_normalisation
 from dt_tutorial.rollout import evaluate, return_conditioning
 from dt_tutorial.train import get_config, make_trainer
 
@@ -69,7 +69,9 @@ def replay(env_id: str, seed: int, actions: np.ndarray) -> tuple[np.ndarray, np.
     return np.array(observations), np.array(rewards)
 
 
-def test_evaluation_windows_are_the_collators_windows_of_the_same_steps(cheetah_model):
+@pytest.mark.parametrize("pace", [True, False], ids=["return-pace", "return-to-go"])
+def test_evaluation_windows_are_the_collators_windows_of_the_same_steps(cheetah_model, pace):
+    cheetah_model.config.return_pace = pace
     config, K, T, target, seed = cheetah_model.config, cheetah_model.config.context_length, cheetah_model.config.context_length + 6, 3000.0, 5
     _, calls = captured(cheetah_model, target_return=target, n_episodes=1, seed=seed, max_steps=T)
     assert len(calls) == T
@@ -84,7 +86,8 @@ def test_evaluation_windows_are_the_collators_windows_of_the_same_steps(cheetah_
     ]
     data = Trajectories.from_dataset(datasets.Dataset.from_list(episodes, features=EPISODE_FEATURES))
     collator = DecisionTransformerGymDataCollator(data, max_len=K, scale=config.scale, max_ep_len=config.max_ep_len)
-    reference = collator.windows(data.episode_starts + np.maximum(0, np.arange(T) - K + 1))  # window of step t ends at t
+    # What training feeds the model for the window of step t (ending at t), the return-to-go as a pace or as a sum.
+    reference = conditioned(config, collator.windows(data.episode_starts + np.maximum(0, np.arange(T) - K + 1)))
     mean, std = state_normalisation(config)
     for t, call in enumerate(calls):
         np.testing.assert_allclose(call["states"][0].numpy() * std + mean,  # both denormalised: padding is the zero state
