@@ -111,11 +111,12 @@ plot_achieved_vs_target(panels);
 #   takes, and BC trains in seconds (no attention, one step per window). An earlier measurement here (a 256x256
 #   BC, 100 expert episodes, 3,000 steps of its own settings) reached ~10,800-11,500. But in BENCHMARKS.md's
 #   side-by-side run, BC trained with the DT's `demo` preset for 1,500 steps (grad-norm clip 0.25) stayed at
-#   ~2,900 (D4RL 25.5) against the DT's 63.6: a baseline needs its own budget before you call a winner.
+#   ~1,400-2,900 (D4RL 13-26) against the DT's 64-77: a baseline needs its own budget before you call a winner.
 # - **Mixed data: the DT pays off.** BC copies the *average* behaviour of all skills, a mediocre cheetah; its
 #   achieved return is a flat line, whatever you ask for. 10%BC recovers the best behaviour, but only because
 #   we told it which episodes are good (the returns) and threw 90% of the data away. The DT uses all the data
-#   and can be *asked* for a return: its curve rises with the target (measured: BC flat at ~1,400, 10%BC flat at
-#   ~5,300, the DT from ~5,400 at target 3,000 to ~9,700 at 12,000), though far from exactly on the diagonal.
+#   and can be *asked* for a return: its curve follows the target (measured with the `demo` preset at 1,500
+#   steps: BC flat at ~2,300, 10%BC flat at ~3,600, the DT 3,000 → 2,994, 6,000 → 6,025, 9,000 → 9,230,
+#   12,000 → 10,468).
 #
 # (In fast mode the models trained for a few steps only: the numbers above mean nothing.)
