@@ -43,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     peer.add_argument("--peer-steps", type=int, default=200, help="the peer's optimizer steps (its cosine schedule spans them)")
     peer.add_argument("--peer-rounds", type=int, default=2, help="interleaved rounds of d3rlpy then ours (best of each is compared)")
     peer.add_argument("--peer-eval-max-steps", type=int, default=1000, help="cap on the peer's evaluation episode length")
+    peer.add_argument("--peer-dropout", type=float, default=0.1, help="both models' dropout (0.1: the tutorial's; 0: the demo preset's)")
     baseline = parser.add_argument_group("behaviour cloning (slow: trains models; uses --preset, --max-steps, --eval-*)")
     baseline.add_argument("--bc", type=_csv(str), help="instead: DT vs BC vs 10%%BC on these datasets, e.g. bundled-expert,bundled")
     baseline.add_argument("--bc-targets", type=_csv(float), help="target returns (default 3000,6000,9000,12000)")
@@ -72,7 +73,8 @@ def main(argv=None) -> None:
 
         machine = machine_info()
         print(format_machine(machine))
-        result = compare_with_peer(args.peer_dataset, args.peer_steps, args.eval_episodes, args.peer_eval_max_steps, args.peer_rounds)
+        result = compare_with_peer(args.peer_dataset, args.peer_steps, args.eval_episodes, args.peer_eval_max_steps, args.peer_rounds,
+                                   dropout=args.peer_dropout)
         print(format_comparison(result) + f"\nload average before {machine['load_average']}, after {machine_info()['load_average']}")
         if args.json:
             args.json.write_text(json.dumps({"machine": machine, "peer": result}, indent=1))

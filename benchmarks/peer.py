@@ -55,13 +55,14 @@ def export_episodes(data: Trajectories, path: Path, time_limit: int = 1000) -> P
     return path
 
 
-def run_peer(dataset: str, steps: int, eval_episodes: int, eval_max_steps: int) -> dict:
+def run_peer(dataset: str, steps: int, eval_episodes: int, eval_max_steps: int, dropout: float = 0.1) -> dict:
     python = peer_venv()
     data = Trajectories.from_dataset(load_episodes(dataset), name=dataset)
     with tempfile.TemporaryDirectory(prefix="peer-") as tmp:
         episodes = export_episodes(data, Path(tmp) / "episodes.npz")
         out = Path(tmp) / "result.json"
-        run = subprocess.run([str(python), str(WORKER), str(episodes), str(out), str(steps), str(eval_episodes), str(eval_max_steps)],
+        run = subprocess.run([str(python), str(WORKER), str(episodes), str(out), str(steps), str(eval_episodes), str(eval_max_steps),
+                              str(dropout)],
                              capture_output=True, text=True)
         if run.returncode != 0:
             raise RuntimeError(f"d3rlpy worker failed:\n{run.stderr[-3000:]}")
@@ -69,9 +70,10 @@ def run_peer(dataset: str, steps: int, eval_episodes: int, eval_max_steps: int) 
 
 
 def compare_with_peer(dataset: str, steps: int, eval_episodes: int, eval_max_steps: int, rounds: int = 2, *,
-                      sizes=None, log=print) -> dict:
+                      sizes=None, dropout: float = 0.1, log=print) -> dict:
     """d3rlpy and ours interleaved, `rounds` times: every run, and the best of each (see the module docstring).
-    `sizes` (`benchmarks.speed.Sizes`, default FULL: 1,000 x 1,000 steps) sets our training workers' data."""
+    `sizes` (`benchmarks.speed.Sizes`, default FULL: 1,000 x 1,000 steps) sets our training workers' data; `dropout`
+    both models' (0.1: the tutorial's and d3rlpy's default; 0: the demo preset's)."""
     from benchmarks.speed import ENV_ID, FULL, run_training_worker, timed, untrained_model
     from dt_tutorial.rollout import evaluate
 
@@ -79,16 +81,16 @@ def compare_with_peer(dataset: str, steps: int, eval_episodes: int, eval_max_ste
     runs: dict[str, list] = {"peer": [], "ours_fp32_steps_per_s": [], "ours_auto_steps_per_s": [], "ours_eval_fp32_s": [], "ours_eval_auto_s": []}
     for round_ in range(rounds):
         log(f"round {round_ + 1}/{rounds}: d3rlpy ...")
-        runs["peer"].append(run_peer(dataset, steps, eval_episodes, eval_max_steps))
+        runs["peer"].append(run_peer(dataset, steps, eval_episodes, eval_max_steps, dropout))
         log(f"round {round_ + 1}/{rounds}: ours ...")
         for precision, pipeline in (("fp32", "ours"), ("auto", "ours-auto")):
-            runs[f"ours_{precision}_steps_per_s"].append(run_training_worker(pipeline, steps, sizes or FULL)["steps_per_s"])
+            runs[f"ours_{precision}_steps_per_s"].append(run_training_worker(pipeline, steps, sizes or FULL, dropout=dropout)["steps_per_s"])
             runs[f"ours_eval_{precision}_s"].append(timed(lambda: evaluate(
                 model, ENV_ID, n_episodes=eval_episodes, max_steps=eval_max_steps, precision=precision, progress=False))[0])
     peer = max(runs["peer"], key=lambda r: r["steps_per_s"])
     best = {name: (max if "steps" in name else min)(values) for name, values in runs.items() if name != "peer"}
     peer_eval_s = min(r["eval_s"] for r in runs["peer"])
-    return {"peer": peer, "rounds": rounds, "all_runs": {**runs, "peer": [{k: r[k] for k in ("steps_per_s", "eval_s")} for r in runs["peer"]]},
+    return {"peer": peer, "rounds": rounds, "dropout": dropout, "all_runs": {**runs, "peer": [{k: r[k] for k in ("steps_per_s", "eval_s")} for r in runs["peer"]]},
             **best, "peer_eval_s": peer_eval_s,
             "training_ratio_auto": best["ours_auto_steps_per_s"] / peer["steps_per_s"],
             "training_ratio_fp32": best["ours_fp32_steps_per_s"] / peer["steps_per_s"],
@@ -97,7 +99,7 @@ def compare_with_peer(dataset: str, steps: int, eval_episodes: int, eval_max_ste
 
 
 def format_comparison(result: dict) -> str:
-    return (format_peer(result["peer"]) + f"\nours, same sizes, best of {result['rounds']} interleaved rounds:\n"
+    return (format_peer(result["peer"]) + f"\nours, same sizes and dropout {result['dropout']}, best of {result['rounds']} interleaved rounds:\n"
             f"  training: fp32 {result['ours_fp32_steps_per_s']:.2f} steps/s ({result['training_ratio_fp32']:.2f}x d3rlpy), "
             f"auto {result['ours_auto_steps_per_s']:.2f} steps/s ({result['training_ratio_auto']:.2f}x d3rlpy; goal >= 1.5x)\n"
             f"  evaluation: fp32 {result['ours_eval_fp32_s']:.1f} s ({result['evaluation_ratio_fp32']:.2f}x faster than d3rlpy's "

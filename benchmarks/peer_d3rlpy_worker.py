@@ -1,9 +1,9 @@
 """Runs INSIDE the d3rlpy venv (benchmarks/peer.py makes it): d3rlpy's DecisionTransformer on exported episodes.
 
-    python peer_d3rlpy_worker.py EPISODES_NPZ OUT_JSON STEPS EVAL_EPISODES EVAL_MAX_STEPS
+    python peer_d3rlpy_worker.py EPISODES_NPZ OUT_JSON STEPS EVAL_EPISODES EVAL_MAX_STEPS DROPOUT
 
 Settings matched to ours: batch 64, K 20, AdamW lr 1e-3 with cosine decay, weight decay 1e-4, grad clip 0.25,
-3 layers x 128, 1 head, dropout 0.1, global timestep embedding, states standardised, returns / 1000.
+3 layers x 128, 1 head, dropout DROPOUT (embedding, attention, residual), global timestep embedding, states standardised, returns / 1000.
 Imports nothing from dt_tutorial (d3rlpy pins another gymnasium).
 """
 
@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 
-def main(npz_path, out_json, steps, eval_episodes, eval_max_steps):
+def main(npz_path, out_json, steps, eval_episodes, eval_max_steps, dropout):
     data = np.load(npz_path)
     dataset = d3rlpy.dataset.MDPDataset(observations=data["observations"], actions=data["actions"], rewards=data["rewards"],
                                         terminals=data["terminals"], timeouts=data["timeouts"])
@@ -30,6 +30,7 @@ def main(npz_path, out_json, steps, eval_episodes, eval_max_steps):
         observation_scaler=d3rlpy.preprocessing.StandardObservationScaler(),
         reward_scaler=d3rlpy.preprocessing.MultiplyRewardScaler(0.001),
         position_encoding_type=d3rlpy.PositionEncodingType.GLOBAL,
+        embed_dropout=dropout, attn_dropout=dropout, resid_dropout=dropout,
     ).create(device="cuda:0" if torch.cuda.is_available() else "cpu:0")
     step_times = []
     start = time.perf_counter()
@@ -54,11 +55,11 @@ def main(npz_path, out_json, steps, eval_episodes, eval_max_steps):
         "n_parameters": sum(p.numel() for p in algo.impl.modules.transformer.parameters()),
         "steps": steps, "fit_s": round(fit_s, 2), "steps_per_s": (len(timed) - 1) / (timed[-1] - timed[0]),
         "eval_episodes": eval_episodes, "eval_max_steps": eval_max_steps, "eval_s": round(time.perf_counter() - eval_start, 2),
-        "eval_returns": returns, "torch_threads": torch.get_num_threads(),
+        "eval_returns": returns, "torch_threads": torch.get_num_threads(), "dropout": dropout,
     }
     with open(out_json, "w") as f:
         json.dump(result, f, indent=1)
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]))
+    main(sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), float(sys.argv[6]))

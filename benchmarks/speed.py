@@ -110,12 +110,13 @@ def bench_collator(sizes: Sizes, profile: bool = False) -> dict:
     }
 
 
-def run_training_worker(pipeline: str, steps: int, sizes: Sizes, profile: bool = False) -> dict:
+def run_training_worker(pipeline: str, steps: int, sizes: Sizes, profile: bool = False, dropout: float = 0.1) -> dict:
     """`python -m benchmarks.training ...` in a fresh process; its result dict."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "result.json"
         command = [sys.executable, "-m", "benchmarks.training", pipeline, str(steps), str(out),
-                   "--episodes", str(sizes.n_episodes), "--episode-len", str(sizes.episode_len), "--warmup", str(sizes.train_warmup)]
+                   "--episodes", str(sizes.n_episodes), "--episode-len", str(sizes.episode_len), "--warmup", str(sizes.train_warmup),
+                   "--dropout", str(dropout)]
         run = subprocess.run(command + (["--profile"] if profile else []), cwd=REPO_ROOT, capture_output=True, text=True)
         if run.returncode != 0:
             raise RuntimeError(f"training worker {pipeline} failed:\n{run.stderr[-3000:]}")

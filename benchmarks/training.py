@@ -86,7 +86,7 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / scale
 
 
-def run_pipeline(pipeline: str, steps: int, n_episodes: int, episode_len: int, warmup: int) -> dict:
+def run_pipeline(pipeline: str, steps: int, n_episodes: int, episode_len: int, warmup: int, dropout: float = 0.1) -> dict:
     dataset = load_synthetic(n_episodes, episode_len)
     with tempfile.TemporaryDirectory(prefix=f"bench-{pipeline}-") as workdir:
         start = time.perf_counter()
@@ -94,7 +94,7 @@ def run_pipeline(pipeline: str, steps: int, n_episodes: int, episode_len: int, w
             trainer = tutorial_trainer(dataset, workdir, max_steps=steps)
         else:
             precision = "auto" if pipeline == "ours-auto" else "fp32"
-            config = get_config("tutorial", max_steps=steps, precision=precision)
+            config = get_config("tutorial", max_steps=steps, precision=precision, dropout=dropout)
             trainer = make_trainer(Trajectories.from_dataset(dataset, DATASET_NAME), config, workdir, progress=False)
         setup_s = time.perf_counter() - start
         if pipeline == "floor":
@@ -118,6 +118,7 @@ def run_pipeline(pipeline: str, steps: int, n_episodes: int, episode_len: int, w
         "torch_threads": torch.get_num_threads(),
         "device": str(trainer.args.device),
         "precision": "fp32" if pipeline != "ours-auto" else resolve_precision("auto", trainer.args.device),
+        "dropout": trainer.model.config.resid_pdrop,  # the model's own setting
     }
 
 
@@ -136,11 +137,12 @@ def main(argv=None) -> None:
     parser.add_argument("--episode-len", type=int, default=1000)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--profile", action="store_true", help="print cProfile's top entries (slows the run)")
+    parser.add_argument("--dropout", type=float, default=0.1, help="ours: the model's dropout (the tutorial's 0.1; the demo's 0)")
     args = parser.parse_args(argv)
     profile = cProfile.Profile() if args.profile else None
     if profile:
         profile.enable()
-    result = run_pipeline(args.pipeline, args.steps, args.episodes, args.episode_len, args.warmup)
+    result = run_pipeline(args.pipeline, args.steps, args.episodes, args.episode_len, args.warmup, args.dropout)
     if profile:
         profile.disable()
         print(top_entries(profile))

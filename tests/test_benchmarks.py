@@ -170,15 +170,27 @@ def test_peer_comparison_runs_ours_beside_each_peer_run(monkeypatch, one_thread)
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
     calls = []
 
-    def fake_peer(dataset, steps, eval_episodes, eval_max_steps):
-        calls.append((dataset, steps, eval_episodes, eval_max_steps))
+    def fake_peer(dataset, steps, eval_episodes, eval_max_steps, dropout):
+        calls.append((dataset, steps, eval_episodes, eval_max_steps, dropout))
         return {"peer": "d3rlpy", "torch": "x", "gymnasium": "1.0.0", "n_parameters": 1, "steps": steps, "fit_s": 1.0,
                 "steps_per_s": 2.0 + len(calls), "eval_episodes": eval_episodes, "eval_max_steps": eval_max_steps,
                 "eval_s": 10.0 - len(calls), "eval_returns": [0.0]}
 
+    import benchmarks.speed
+
+    ours = []  # the dropout each of our training workers ran with, read back from its model
+    real_worker = benchmarks.speed.run_training_worker
+
+    def spy_worker(*args, **kwargs):
+        result = real_worker(*args, **kwargs)
+        ours.append(result["dropout"])
+        return result
+
     monkeypatch.setattr("benchmarks.peer.run_peer", fake_peer)
-    result = compare_with_peer("bundled-expert", 4, 2, 5, rounds=2, sizes=TINY, log=lambda _: None)
-    assert calls == [("bundled-expert", 4, 2, 5)] * 2
+    monkeypatch.setattr("benchmarks.speed.run_training_worker", spy_worker)
+    result = compare_with_peer("bundled-expert", 4, 2, 5, rounds=2, sizes=TINY, dropout=0.0, log=lambda _: None)
+    assert calls == [("bundled-expert", 4, 2, 5, 0.0)] * 2
+    assert ours == [0.0] * 4 and "dropout 0.0" in format_comparison(result)  # both sides with the same dropout
     assert result["peer"]["steps_per_s"] == 4.0 and result["peer_eval_s"] == 8.0  # the best peer run of the two
     for name in ("ours_fp32_steps_per_s", "ours_auto_steps_per_s", "ours_eval_fp32_s", "ours_eval_auto_s"):
         assert len(result["all_runs"][name]) == 2 and result[name] > 0
