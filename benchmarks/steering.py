@@ -19,7 +19,7 @@ import dataclasses
 import json
 import multiprocessing
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -176,11 +176,11 @@ def main(argv=None) -> None:
         return
     for recipe in {VARIANTS[name][0] for name in names}:  # collected once, here, with every core, before the trainings
         recipe_dataset(recipe, "steering", progress=False)
-    with ProcessPoolExecutor(args.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+    with ProcessPoolExecutor(args.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:  # waits for every run
         jobs = {pool.submit(save_report, name, seed, settings): (name, seed) for name, seed in runs}
-        failed = [jobs[job] for job in as_completed(jobs) if job.exception() is not None]
-    for (name, seed), job in ((jobs[job], job) for job in jobs if job.exception() is not None):
-        print(f"[{name}, seed {seed}] failed: {job.exception()!r}", flush=True)
+    failed = [(jobs[job], job.exception()) for job in jobs if job.exception() is not None]
+    for (name, seed), error in failed:
+        print(f"[{name}, seed {seed}] failed: {error!r}", flush=True)
     if failed:
         raise SystemExit(f"{len(failed)} of {len(runs)} runs failed")
 
