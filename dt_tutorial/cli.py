@@ -60,6 +60,8 @@ def _add_training_args(p: argparse.ArgumentParser, preset: str) -> None:
     p.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"])
     p.add_argument("--precision", choices=PRECISIONS,
                    help="auto: bf16 where the CPU/GPU has it, fp16 on older CUDA GPUs, else fp32")
+    p.add_argument("--attention", choices=["auto", "eager", "sdpa"],
+                   help="auto: eager on a CPU (its fused sdpa kernel trains this short sequence slower), sdpa on GPUs")
     p.add_argument("--compile", choices=["default", "reduce-overhead"],
                    help="torch.compile the model (reduce-overhead: also CUDA graphs); pays off on GPUs, after a minute of compiling")
     p.add_argument("--resume", action="store_true", help="continue from the last checkpoint in --output")
@@ -117,7 +119,7 @@ def _train_config(args):
     from dt_tutorial.train import get_config
 
     names = ("epochs", "max_steps", "save_steps", "batch_size", "learning_rate", "lr_scheduler", "warmup_ratio", "weight_decay",
-             "context_length", "dropout", "return_pace", "seed", "device", "precision", "compile")
+             "context_length", "dropout", "return_pace", "seed", "device", "precision", "attention", "compile")
     overrides = {n: getattr(args, n) for n in names if getattr(args, n) is not None}
     if args.epochs is not None and args.max_steps is None:
         overrides["max_steps"] = -1  # an explicit epoch count wins over a preset's step budget

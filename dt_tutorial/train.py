@@ -26,6 +26,7 @@ from dt_tutorial.precision import resolve_precision
 from dt_tutorial.quiet import silence_library_noise
 
 HISTORY_FILE = "loss_history.json"
+ATTENTIONS = ("auto", "eager", "sdpa")
 COMPILE_MODES = (None, "default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
 COLLATOR_RNG_FILE = "collator_rng-rank{rank}.json"  # one per process, in each checkpoint
 
@@ -68,6 +69,10 @@ class TrainConfig:
     """'auto' (GPU if there is one), 'cpu', 'cuda' or 'mps'."""
     precision: str = "auto"
     """'auto' (bf16 where the hardware has it, fp16 on older CUDA GPUs, else fp32), 'fp32', 'bf16' or 'fp16'."""
+    attention: str = "auto"
+    """How the model computes attention in training: 'eager' (matmul, softmax, matmul), 'sdpa' (torch's fused
+    kernel) or 'auto': eager on a CPU, where the fused kernel's backward is slow at this short sequence (60 tokens:
+    1.4x more steps/s in bf16 on a 2-core EPYC, BENCHMARKS.md), sdpa elsewhere. The same computation either way."""
     compile: str | None = None
     """A `torch.compile` mode for the model ('default'; 'reduce-overhead' adds CUDA graphs), or None: run eagerly.
     On a GPU the tiny model's step is bound by Python and kernel launches, which compiling cuts (BENCHMARKS.md);
@@ -120,12 +125,20 @@ def check_config(config: TrainConfig) -> None:
          f"unknown scheduler {config.lr_scheduler!r}; e.g. linear, cosine, constant_with_warmup"),
         (not config.scale > 0, f"the return scale must be positive, got {config.scale}"),
         (not 0 <= config.dropout < 1, f"dropout must be in [0, 1), got {config.dropout}"),
+        (config.attention not in ATTENTIONS, f"attention must be one of {', '.join(ATTENTIONS)}, not {config.attention!r}"),
         (config.compile not in COMPILE_MODES, f"compile must be one of {', '.join(map(str, COMPILE_MODES))}, not {config.compile!r}"),
     ]
     for failed, message in problems:
         if failed:
             raise UserError(message)
     resolve_precision(config.precision, training_device(config))
+
+
+def training_attention(config: TrainConfig) -> str:
+    """The attention implementation `config.attention` picks for its training device: 'eager' or 'sdpa'."""
+    if config.attention != "auto":
+        return config.attention
+    return "eager" if training_device(config) == "cpu" else "sdpa"
 
 
 def training_device(config: TrainConfig) -> str:
@@ -279,6 +292,8 @@ def make_trainer(trajectories: Trajectories, config: TrainConfig, output_dir: st
                 attn_pdrop=config.dropout,
             )
         )
+    if isinstance(model, TrainableDT):
+        model.set_attn_implementation(training_attention(config))  # not saved: a loaded model starts with the default
     trainer = Trainer(
         model=model, args=args, train_dataset=EpisodeIndexDataset(trajectories.n_episodes), data_collator=collator
     )

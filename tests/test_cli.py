@@ -155,3 +155,12 @@ def test_return_pace_and_dropout_flags_reach_the_training_config(flags, pace, dr
 
     config = _train_config(build_parser().parse_args(["train", "--preset", "demo", *flags]))
     assert (config.return_pace, config.dropout) == (pace, dropout)
+
+
+def test_the_attention_flag_reaches_the_training_config():
+    from dt_tutorial.cli import _train_config, build_parser
+    from dt_tutorial.train import ATTENTIONS
+
+    assert _train_config(build_parser().parse_args(["train", "--attention", "sdpa"])).attention == "sdpa"
+    assert build_parser().parse_args(["train"]).attention is None  # the preset's choice ('auto') unless given
+    assert _train_config(build_parser().parse_args(["train"])).attention == "auto" in ATTENTIONS

@@ -65,11 +65,32 @@ def test_same_seed_same_loss_history(hopper, tmp_path):
         ({"device": "tpu"}, "device must be"),
         ({"epochs": 0, "max_steps": -1}, "positive number of epochs"),
         ({"scale": 0.0}, "return scale"),
+        ({"attention": "flash"}, "attention must be one of auto, eager, sdpa"),
     ],
 )
 def test_bad_training_settings_fail_before_training(override, message):
     with raises_one_line(message):
         get_config("tiny", **override)
+
+
+def test_cpu_training_uses_eager_attention_and_sdpa_computes_the_same(halfcheetah, tmp_path):
+    import torch
+
+    def first_step(attention: str):
+        config = get_config("tiny", max_steps=1, batch_size=8, context_length=10, device="cpu", precision="fp32", attention=attention)
+        trainer = make_trainer(halfcheetah, config, tmp_path / attention, progress=False)
+        batch = trainer.data_collator(list(range(8)))
+        loss = trainer.model(**batch)["loss"]
+        loss.backward()
+        return trainer.model.config._attn_implementation, loss.item(), [p.grad for p in trainer.model.parameters() if p.grad is not None]
+
+    chosen, loss, grads = first_step("auto")
+    assert chosen == "eager"
+    sdpa, sdpa_loss, sdpa_grads = first_step("sdpa")
+    assert sdpa == "sdpa"
+    assert sdpa_loss == pytest.approx(loss, rel=1e-5)
+    assert len(grads) == len(sdpa_grads) > 10
+    assert all(torch.allclose(a, b, rtol=1e-4, atol=1e-6) for a, b in zip(grads, sdpa_grads))
 
 
 def test_training_prints_no_checkpoint_mtime_noise(halfcheetah, tmp_path, capfd, caplog):
