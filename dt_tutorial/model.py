@@ -15,6 +15,7 @@ from transformers import DecisionTransformerConfig, DecisionTransformerModel
 
 from dt_tutorial.data import Trajectories, load_episodes, source_name
 from dt_tutorial.errors import UserError
+from dt_tutorial.inference import last_action, supports_last_action
 from dt_tutorial.pretrained import DEFAULT_CONTEXT_LENGTH, DEFAULT_SCALE, checkpoint_sources
 
 N_RETURN_QUANTILES = 101  # percentiles 0, 1, ..., 100
@@ -62,8 +63,11 @@ class TrainableDT(DecisionTransformerModel):
     def predict_actions(self, window: dict[str, torch.Tensor]) -> torch.Tensor:
         """The policy interface (rollout, video, slider): the action for the last step of each window.
 
-        `window` has the collator's keys and layout ([n, K, ...], left padded); returns [n, act_dim]."""
-        return self.original_forward(**window, return_dict=True).action_preds[:, -1]
+        `window` has the collator's keys and layout ([n, K, ...], left padded); returns [n, act_dim]. In eval mode
+        computed by `inference.last_action` (the same action, less work); in train mode (dropout) by the full forward."""
+        if self.training or not supports_last_action(self.config):
+            return self.original_forward(**window, return_dict=True).action_preds[:, -1]
+        return last_action(self, **conditioned(self.config, window))
 
 
 def return_pace(returns_to_go: torch.Tensor, timesteps: torch.Tensor, horizon: int, low: float, high: float) -> torch.Tensor:

@@ -1,7 +1,8 @@
 """What evaluation feeds the model, checked against independent references.
 
-The model's inputs are captured with forward pre-hooks on its embedding layers and its GPT-2 encoder, so
-the checks hold for any rollout that ends in the DecisionTransformerModel forward. The references are a
+The model's inputs are captured with forward pre-hooks on its embedding layers (what the transformer reads, after
+any conversion of the return-to-go) and the attention mask from the window the policy is given, so the checks hold
+for any rollout that ends in the model's embeddings (the full forward or `inference.last_action`). The references are a
 fresh env replaying the actions the rollout took, and the training collator's windows of the same steps.
 """
 
@@ -31,21 +32,25 @@ class CapturedInputs:
     def __init__(self, model):
         self.calls: list[dict[str, torch.Tensor]] = []
         self.hooks = [getattr(model, layer).register_forward_pre_hook(self._keep(key)) for layer, key in self.LAYERS.items()]
-        self.hooks.append(model.encoder.register_forward_pre_hook(self._keep_mask, with_kwargs=True))
+        self.model, predict_actions = model, model.predict_actions
+
+        def keep_mask(window):
+            self.calls.append({})  # this call's entry, which the embedding hooks fill
+            actions = predict_actions(window)
+            self.calls[-1]["attention_mask"] = window["attention_mask"].detach().float().cpu().clone()  # [n, K]
+            return actions
+
+        model.predict_actions = keep_mask
 
     def _keep(self, key):
         def hook(module, args):
-            if key == "states":  # embed_state runs first in each forward: a new call
-                self.calls.append({})
             self.calls[-1][key] = args[0].detach().float().cpu().clone()
         return hook
-
-    def _keep_mask(self, module, args, kwargs):
-        self.calls[-1]["attention_mask"] = kwargs["attention_mask"][:, ::3].detach().float().cpu().clone()  # [n, 3K] -> [n, K]
 
     def remove(self):
         for hook in self.hooks:
             hook.remove()
+        del self.model.predict_actions  # the class's method again
 
 
 def captured(model, **evaluate_kwargs):
