@@ -24,7 +24,6 @@ def target_return_slider(model, *, low: float = 0.0, high: float = 12000.0, step
                          max_steps: int | None = None, video_path: str | Path = "slider_episode.mp4"):
     """A slider for the target return, a run button, and an output area with the result and video."""
     import ipywidgets as widgets
-    from IPython.display import display
 
     slider = widgets.FloatSlider(value=value, min=low, max=high, step=step, description="target return",
                                  continuous_update=False, style={"description_width": "initial"},
@@ -33,19 +32,25 @@ def target_return_slider(model, *, low: float = 0.0, high: float = 12000.0, step
     output = widgets.Output()
 
     def on_click(_):
+        # Results are appended to the output widget's state rather than captured with `with output:`: a notebook
+        # runner (nbclient, under nbmake) mirrors a capturing Output widget by sending messages on the kernel's shell
+        # channel while it awaits the cell's reply there, which now and then stalls the cell until its timeout
+        # (jupyter/nbclient#312; measured here: 3 of 6 runs of notebook 4 waited the full timeout).
         button.disabled = True
-        output.clear_output()
-        with output:
-            try:
-                print(f"running one episode at target {slider.value:.0f}...")
-                achieved, path = run_target(model, slider.value, max_steps=max_steps, video_path=video_path)
-                output.clear_output()
-                print(f"target {slider.value:.0f} → achieved {achieved:.0f}")
-                display(show_video(path))
-            except UserError as err:  # e.g. no OpenGL for rendering: say so, keep the button usable
-                print(f"error: {err}")
-            finally:
-                button.disabled = False
+        output.outputs = ()
+        output.append_stdout(f"running one episode at target {slider.value:.0f}...\n")
+        try:
+            achieved, path = run_target(model, slider.value, max_steps=max_steps, video_path=video_path)
+            output.outputs = ()
+            output.append_stdout(f"target {slider.value:.0f} → achieved {achieved:.0f}\n")
+            output.append_display_data(show_video(path))
+        except UserError as err:  # e.g. no OpenGL for rendering: say so, keep the button usable
+            output.append_stdout(f"error: {err}\n")
+        except Exception as err:  # shown in the widget too, then raised (a cell calling run() fails)
+            output.append_stderr(f"{type(err).__name__}: {err}\n")
+            raise
+        finally:
+            button.disabled = False
 
     button.on_click(on_click)
     box = widgets.VBox([widgets.HBox([slider, button]), output])

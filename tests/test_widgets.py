@@ -34,22 +34,30 @@ def test_run_target_returns_the_achieved_return_and_a_video(cheetah_model, tmp_p
     assert len(taken) == 20 and achieved == pytest.approx(replayed, rel=1e-9)
 
 
-def test_slider_builds_and_runs_an_episode(cheetah_model, tmp_path, capsys):
+def shown_text(box) -> str:
+    """The text the slider's output area holds (its widget state: what JupyterLab renders)."""
+    return "".join(out.get("text", "") for out in box.children[1].outputs)
+
+
+def test_slider_builds_and_runs_an_episode(cheetah_model, tmp_path):
     video = tmp_path / "slider.mp4"
     box = target_return_slider(cheetah_model, low=0, high=9000, value=6000, max_steps=10, video_path=video)
     slider, button = box.children[0].children
     assert isinstance(slider, ipywidgets.FloatSlider) and (slider.min, slider.max, slider.value) == (0, 9000, 6000)
     assert isinstance(button, ipywidgets.Button)
-    box.run()  # what a click does; outside a kernel the output area prints to stdout
-    assert "target 6000 → achieved" in capsys.readouterr().out
+    box.run()  # what a click does
+    assert shown_text(box).startswith("target 6000 → achieved")  # the "running..." line was cleared
+    outputs = box.children[1].outputs
+    assert [out["output_type"] for out in outputs] == ["stream", "display_data"]
+    assert "<video" in outputs[1]["data"]["text/html"]
     assert read_video(video).shape[0] == 11
     assert not button.disabled
 
 
-def test_slider_reports_a_user_error_and_stays_usable(cheetah_model, tmp_path, capsys):
+def test_slider_reports_a_user_error_and_stays_usable(cheetah_model, tmp_path):
     cheetah_model.config.env_id = "Hopper-v5"  # the wrong env for this model
     box = target_return_slider(cheetah_model, max_steps=10, video_path=tmp_path / "never.mp4")
     box.run()
-    assert "error: the model was trained on states of size 17" in capsys.readouterr().out
+    assert "error: the model was trained on states of size 17" in shown_text(box)
     assert not box.children[0].children[1].disabled
     assert not (tmp_path / "never.mp4").exists()
