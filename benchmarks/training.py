@@ -1,10 +1,11 @@
 """Training throughput of one pipeline, each run in its own process so that its peak RSS is its own.
 
-    python -m benchmarks.training {tutorial,ours,ours-auto,floor} STEPS OUT_JSON [--episodes N --episode-len T --warmup W --profile]
+    python -m benchmarks.training {tutorial,ours,ours-auto,ours-auto-sdpa,floor} STEPS OUT_JSON [--episodes N --episode-len T --warmup W --profile]
 
 - tutorial: the blog's Trainer setup (`benchmarks.tutorial.tutorial_trainer`) on the episode Dataset.
 - ours: `dt_tutorial.train.make_trainer` with the `tutorial` preset's settings, in fp32.
 - ours-auto: the same with `precision="auto"` (bf16 autocast where the hardware has it; see dt_tutorial.precision).
+- ours-auto-sdpa: ours-auto with torch's fused attention kernel, which `attention="auto"` avoids on a CPU: ours-auto before.
 - floor: our model alone, fp32: forward + backward + grad clipping + AdamW step on one prepared batch.
 Every pipeline runs on the GPU if there is one (the blog's Trainer too), else on the CPU.
 Steps/s is timed from the end of step `warmup` to the end of the last step (data loading included).
@@ -32,7 +33,7 @@ from dt_tutorial.model import count_parameters
 from dt_tutorial.precision import resolve_precision
 from dt_tutorial.train import get_config, make_trainer
 
-PIPELINES = ("tutorial", "ours", "ours-auto", "floor")
+PIPELINES = ("tutorial", "ours", "ours-auto", "ours-auto-sdpa", "floor")
 DATASET_NAME = "synthetic-halfcheetah"
 
 
@@ -93,8 +94,9 @@ def run_pipeline(pipeline: str, steps: int, n_episodes: int, episode_len: int, w
         if pipeline == "tutorial":
             trainer = tutorial_trainer(dataset, workdir, max_steps=steps)
         else:
-            precision = "auto" if pipeline == "ours-auto" else "fp32"
-            config = get_config("tutorial", max_steps=steps, precision=precision, dropout=dropout)
+            precision = "auto" if pipeline.startswith("ours-auto") else "fp32"
+            attention = "sdpa" if pipeline == "ours-auto-sdpa" else "auto"
+            config = get_config("tutorial", max_steps=steps, precision=precision, dropout=dropout, attention=attention)
             trainer = make_trainer(Trajectories.from_dataset(dataset, DATASET_NAME), config, workdir, progress=False)
         setup_s = time.perf_counter() - start
         if pipeline == "floor":
@@ -117,8 +119,9 @@ def run_pipeline(pipeline: str, steps: int, n_episodes: int, episode_len: int, w
         "peak_rss_mb": peak_rss_mb(),
         "torch_threads": torch.get_num_threads(),
         "device": str(trainer.args.device),
-        "precision": "fp32" if pipeline != "ours-auto" else resolve_precision("auto", trainer.args.device),
+        "precision": resolve_precision("auto", trainer.args.device) if pipeline.startswith("ours-auto") else "fp32",
         "dropout": trainer.model.config.resid_pdrop,  # the model's own setting
+        "attention": getattr(trainer.model.config, "_attn_implementation", None),
     }
 
 

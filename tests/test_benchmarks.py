@@ -90,19 +90,22 @@ def test_speed_sections_run_on_tiny_sizes(one_thread, monkeypatch):
     assert set(results) == set(SECTIONS)
     assert results["collator"]["n_steps"] == 300 and results["collator"]["batch_ratio"] > 0
     training = results["training"]
-    for pipeline in ("tutorial", "ours", "ours-auto", "floor"):
+    for pipeline in ("tutorial", "ours", "ours-auto", "ours-auto-sdpa", "floor"):
         run = training[pipeline]
         assert run["steps"] == (TINY.train_steps_tutorial if pipeline == "tutorial" else TINY.train_steps_ours)
         assert run["steps_per_s"] > 0 and run["peak_rss_mb"] > 0
     assert training["tutorial"]["n_parameters"] > training["ours"]["n_parameters"]  # the blog's max_ep_len=4096 embedding
     assert (training["ours"]["precision"], training["ours-auto"]["precision"]) == ("fp32", resolve_precision("auto", "cpu"))
+    assert (training["ours"]["attention"], training["ours-auto-sdpa"]["attention"]) == ("eager", "sdpa")
     assert results["evaluation"]["ours_s"] > 0 and results["evaluation"]["ours_auto_s"] > 0 and results["evaluation"]["tutorial_no_grad_s"] > 0
+    assert results["evaluation"]["full_forward_auto_s"] > 0
     assert set(results["rendering"]["fps"]) == {"64x48", "64x48, gymnasium default shadow map"}
     table = format_table(table_rows(results))
     assert results["evaluation"]["sweep"]["one_batch_s"] > 0 and results["evaluation"]["sweep"]["per_target_s"] > 0
     for measure in ("collator: one batch of 8", "training: peak RSS", "training: steps/s in precision auto",
                     "evaluation: 2 episodes x 5 steps", "render_frame 64x48",
-                    "evaluation: the same in precision auto", "evaluation: 2 targets x 2 episodes (auto), one batch vs a call per target"):
+                    "evaluation: the same in precision auto", "through the model's full forward", "with sdpa attention",
+                    "evaluation: 2 targets x 2 episodes (auto), one batch vs a call per target"):
         assert measure in table
     assert len(load_synthetic(TINY.n_episodes, TINY.episode_len)) == TINY.n_episodes  # cached by the run
 
