@@ -11,7 +11,7 @@ import psutil
 import torch
 
 LIBRARIES = ("torch", "transformers", "datasets", "numpy", "gymnasium", "mujoco")
-ENV_VARS = ("MUJOCO_GL", "OMP_NUM_THREADS", "OMP_WAIT_POLICY")  # settings that change the timings
+ENV_VARS = ("MUJOCO_GL", "OMP_NUM_THREADS", "OMP_WAIT_POLICY", "GOMP_SPINCOUNT")  # settings that change the timings
 
 
 def cpu_model() -> str:

@@ -6,9 +6,12 @@ train (🤗 Trainer) → rollout (evaluate) → video / widgets / plots. `collec
 
 import os
 
-# torch's OpenMP threads spin while waiting for each other; on a busy CPU that made 2-thread training ~10x
-# slower here (BENCHMARKS.md); on an idle CPU it should change little (not measured). Read when torch loads.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# torch's OpenMP threads (libgomp) spin while they wait for each other: 300,000 spins by default, which on a busy
+# CPU made 2-thread training ~10x slower here; never spinning (OMP_WAIT_POLICY=PASSIVE) cost ~20% of the steps/s on
+# an idle one. A short spin measured as fast as PASSIVE under heavy load and ~20% faster idle (BENCHMARKS.md,
+# "OpenMP"). Read when torch loads (import dt_tutorial first); your own OMP_WAIT_POLICY or GOMP_SPINCOUNT wins.
+if "OMP_WAIT_POLICY" not in os.environ:
+    os.environ.setdefault("GOMP_SPINCOUNT", "3000")
 
 from dt_tutorial.render import choose_gl_backend  # noqa: E402
 

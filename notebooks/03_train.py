@@ -244,7 +244,9 @@ else:
 #
 # <!-- TIMINGS --> Measured (BENCHMARKS.md): on a 2-core CPU the `tutorial` preset's 1,920 steps run at 6-9
 # steps/s in bf16 (4-5 minutes; the blog's own pipeline managed 1.4 steps/s there), the `demo` preset's
-# 3,000 steps in 5-7 minutes. On a GPU (an H200) this small model trains at ~70 steps/s: 1,920 steps in
+# 3,000 steps at 10-13 steps/s, in about 4-5 minutes. Two settings matter on a CPU: bf16 autocast where the CPU
+# computes bf16 natively (`precision="auto"`), and attention as plain matmuls and a softmax (`attention="auto"`):
+# torch's fused attention kernel, transformers' default, has a slow backward for windows this short. On a GPU (an H200) this small model trains at ~70 steps/s: 1,920 steps in
 # under 30 s. Its step is bound by Python, not by the GPU, so for long runs such as the paper's 100,000
 # steps set `config.compile = "reduce-overhead"` (`torch.compile` with CUDA graphs: ~30 s to warm up, then
 # ~180 steps/s; 100,000 steps in under 10 minutes instead of ~24).
