@@ -125,8 +125,8 @@ print(f"(the training episodes returned {low:.0f} to {high:.0f})")
 # are cut short, so the data's returns are left out of the plot.)
 #
 # What to expect at full size (measured, BENCHMARKS.md "Steering"): the `demo` model follows the diagonal to within
-# a few returns up to ~10,500 (1,500 → 1,499, 6,000 → 6,009, 9,000 → 9,035; rho 0.989) and levels off at the
-# expert's ~11,300 above it (D4RL ~93 at 12,000). That precision comes from reading the return-to-go as a pace
+# a few returns up to ~10,500 (1,500 → 1,499, 6,000 → 6,000, 9,000 → 9,020; rho 0.990) and levels off at the
+# expert's ~11,400 above it (D4RL ~94 at 12,000). That precision comes from reading the return-to-go as a pace
 # (notebook 2): with the paper's plain return-to-go the same training followed only loosely (rho 0.70-0.84,
 # 1,500 → ~2,400). Now and then an episode stumbles and falls behind its target (about one in sixty in our
 # runs): the pace then asks for more speed, which the cheetah cannot always give.

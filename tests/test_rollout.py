@@ -98,8 +98,8 @@ def test_fallen_hopper_episodes_stop_counting(hopper_model):
 
 @pytest.mark.parametrize("start_in_train_mode", [True, False])
 def test_eval_mode_and_no_grad_during_the_rollout_only(cheetah_model, start_in_train_mode):
-    seen = []  # (training, grad enabled) at every call of the transformer (evaluate calls original_forward)
-    cheetah_model.encoder.register_forward_hook(lambda module, args, out: seen.append((module.training, torch.is_grad_enabled())))
+    seen = []  # (training, grad enabled) at every model call (embed_ln runs once a call, full forward or last_action)
+    cheetah_model.embed_ln.register_forward_hook(lambda module, args, out: seen.append((module.training, torch.is_grad_enabled())))
     cheetah_model.train(start_in_train_mode)
     first = evaluate(cheetah_model, n_episodes=2, max_steps=10, progress=False)
     second = evaluate(cheetah_model, n_episodes=2, max_steps=10, progress=False)
@@ -216,7 +216,7 @@ def test_small_batches_run_on_one_thread_large_sweeps_on_all(cheetah_model, monk
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 def test_device_runs_the_policy_there_and_moves_it_back(cheetah_model):
     seen = []
-    cheetah_model.encoder.register_forward_hook(lambda module, args, out: seen.append(out.last_hidden_state.device.type))
+    cheetah_model.embed_ln.register_forward_hook(lambda module, args, out: seen.append(out.device.type))  # once a model call
     on_cpu = evaluate(cheetah_model, n_episodes=2, max_steps=10, progress=False)
     on_gpu = evaluate(cheetah_model, n_episodes=2, max_steps=10, device="cuda", progress=False)
     assert seen == ["cpu"] * 10 + ["cuda"] * 10
