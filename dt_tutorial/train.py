@@ -72,7 +72,7 @@ class TrainConfig:
     attention: str = "auto"
     """How the model computes attention in training: 'eager' (matmul, softmax, matmul), 'sdpa' (torch's fused
     kernel) or 'auto': eager on a CPU, where the fused kernel's backward is slow at this short sequence (60 tokens:
-    1.4x more steps/s in bf16 on a 2-core EPYC, BENCHMARKS.md), sdpa elsewhere. The same computation either way."""
+    1.06-1.43x more steps/s in bf16 on a 2-core EPYC, BENCHMARKS.md), sdpa elsewhere. The same computation either way."""
     compile: str | None = None
     """A `torch.compile` mode for the model ('default'; 'reduce-overhead' adds CUDA graphs), or None: run eagerly.
     On a GPU the tiny model's step is bound by Python and kernel launches, which compiling cuts (BENCHMARKS.md);
