@@ -161,7 +161,7 @@ class FullForwardPolicy(torch.nn.Module):
         self.model, self.config = model, model.config
 
     def predict_actions(self, window: dict[str, torch.Tensor]) -> torch.Tensor:
-        return self.model.original_forward(**window, return_dict=True).action_preds[:, -1]
+        return self.model.full_forward_actions(window)
 
 
 def bench_evaluation(sizes: Sizes, profile: bool = False) -> dict:

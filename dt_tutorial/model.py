@@ -66,8 +66,12 @@ class TrainableDT(DecisionTransformerModel):
         `window` has the collator's keys and layout ([n, K, ...], left padded); returns [n, act_dim]. In eval mode
         computed by `inference.last_action` (the same action, less work); in train mode (dropout) by the full forward."""
         if self.training or not supports_last_action(self.config):
-            return self.original_forward(**window, return_dict=True).action_preds[:, -1]
+            return self.full_forward_actions(window)
         return last_action(self, **conditioned(self.config, window))
+
+    def full_forward_actions(self, window: dict[str, torch.Tensor]) -> torch.Tensor:
+        """`predict_actions` read from the whole DecisionTransformerModel forward: [n, act_dim]."""
+        return self.original_forward(**window, return_dict=True).action_preds[:, -1]
 
 
 def return_pace(returns_to_go: torch.Tensor, timesteps: torch.Tensor, horizon: int, low: float, high: float) -> torch.Tensor:

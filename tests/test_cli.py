@@ -161,6 +161,9 @@ def test_the_attention_flag_reaches_the_training_config():
     from dt_tutorial.cli import _train_config, build_parser
     from dt_tutorial.train import ATTENTIONS
 
-    assert _train_config(build_parser().parse_args(["train", "--attention", "sdpa"])).attention == "sdpa"
+    for attention in ATTENTIONS:  # the flag offers exactly the choices TrainConfig accepts
+        assert _train_config(build_parser().parse_args(["train", "--attention", attention])).attention == attention
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["train", "--attention", "flash"])
     assert build_parser().parse_args(["train"]).attention is None  # the preset's choice ('auto') unless given
     assert _train_config(build_parser().parse_args(["train"])).attention == "auto" in ATTENTIONS
