@@ -76,6 +76,26 @@ def test_last_action_under_bf16_autocast_stays_within_bf16_rounding(hopper):
     assert (fast_bf16 - exact).abs().max().item() < 3 * bf16_error
 
 
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_last_action_on_cuda_is_the_full_forwards_last_action(hopper, precision):
+    torch.backends.cuda.matmul.allow_tf32 = False  # fp32 compared to float32 rounding (the default; kept explicit)
+    model = make_model(hopper, hidden_size=64).cuda()
+    batch = {key: value.cuda() for key, value in windows(hopper).items()}
+    with torch.inference_mode():
+        exact = full_forward_action(model, batch)
+        with autocast(precision, "cuda"):
+            full = full_forward_action(model, batch).float()
+            fast = model.predict_actions(batch).float()
+    assert fast.device.type == "cuda" and fast.shape == (32, hopper.act_dim)
+    if precision == "fp32":
+        torch.testing.assert_close(fast, exact, rtol=1e-4, atol=1e-5)
+    else:
+        bf16_error = (full - exact).abs().max().item()
+        assert 0 < bf16_error < 0.05
+        assert (fast - exact).abs().max().item() < 3 * bf16_error
+
+
 def test_options_it_does_not_reproduce_fall_back_to_the_full_forward(hopper):
     model = make_model(hopper, reorder_and_upcast_attn=True)
     assert not supports_last_action(model.config) and supports_last_action(make_model(hopper).config)
