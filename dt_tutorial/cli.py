@@ -61,7 +61,7 @@ def _add_training_args(p: argparse.ArgumentParser, preset: str) -> None:
     p.add_argument("--precision", choices=PRECISIONS,
                    help="auto: bf16 where the CPU/GPU has it, fp16 on older CUDA GPUs, else fp32")
     p.add_argument("--attention", choices=["auto", "eager", "sdpa"],
-                   help="auto: eager on a CPU (its fused sdpa kernel trains this short sequence slower), sdpa on GPUs")
+                   help="auto: eager on a CPU (its fused sdpa kernel trains this short sequence slower), the model's default (sdpa) on GPUs")
     p.add_argument("--compile", choices=["default", "reduce-overhead"],
                    help="torch.compile the model (reduce-overhead: also CUDA graphs); pays off on GPUs, after a minute of compiling")
     p.add_argument("--resume", action="store_true", help="continue from the last checkpoint in --output")

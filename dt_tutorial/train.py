@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import transformers
 from transformers import Trainer, TrainerCallback, TrainingArguments
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
@@ -72,7 +73,8 @@ class TrainConfig:
     attention: str = "auto"
     """How the model computes attention in training: 'eager' (matmul, softmax, matmul), 'sdpa' (torch's fused
     kernel) or 'auto': eager on a CPU, where the fused kernel's backward is slow at this short sequence (60 tokens:
-    1.06-1.43x more steps/s in bf16 on a 2-core EPYC, BENCHMARKS.md), sdpa elsewhere. The same computation either way."""
+    1.06-1.43x more steps/s in bf16 on a 2-core EPYC, BENCHMARKS.md), the model's default elsewhere (sdpa, or eager with
+    a transformers older than about 5.2x, which has no sdpa for this model). The same computation either way."""
     compile: str | None = None
     """A `torch.compile` mode for the model ('default'; 'reduce-overhead' adds CUDA graphs), or None: run eagerly.
     On a GPU the tiny model's step is bound by Python and kernel launches, which compiling cuts (BENCHMARKS.md);
@@ -126,6 +128,9 @@ def check_config(config: TrainConfig) -> None:
         (not config.scale > 0, f"the return scale must be positive, got {config.scale}"),
         (not 0 <= config.dropout < 1, f"dropout must be in [0, 1), got {config.dropout}"),
         (config.attention not in ATTENTIONS, f"attention must be one of {', '.join(ATTENTIONS)}, not {config.attention!r}"),
+        (config.attention == "sdpa" and not TrainableDT._supports_sdpa,
+         f"transformers {transformers.__version__} has no sdpa attention for the Decision Transformer (newer versions do); "
+         "use attention auto or eager"),
         (config.compile not in COMPILE_MODES, f"compile must be one of {', '.join(map(str, COMPILE_MODES))}, not {config.compile!r}"),
     ]
     for failed, message in problems:
@@ -134,11 +139,12 @@ def check_config(config: TrainConfig) -> None:
     resolve_precision(config.precision, training_device(config))
 
 
-def training_attention(config: TrainConfig) -> str:
-    """The attention implementation `config.attention` picks for its training device: 'eager' or 'sdpa'."""
+def training_attention(config: TrainConfig) -> str | None:
+    """The attention implementation `config.attention` picks for its training device: 'eager', 'sdpa', or None for
+    the model's default (sdpa where the installed transformers has it for the Decision Transformer, else eager)."""
     if config.attention != "auto":
         return config.attention
-    return "eager" if training_device(config) == "cpu" else "sdpa"
+    return "eager" if training_device(config) == "cpu" else None
 
 
 def training_device(config: TrainConfig) -> str:
@@ -292,8 +298,9 @@ def make_trainer(trajectories: Trajectories, config: TrainConfig, output_dir: st
                 attn_pdrop=config.dropout,
             )
         )
-    if isinstance(model, TrainableDT):
-        model.set_attn_implementation(training_attention(config))  # not saved: a loaded model starts with the default
+    attention = training_attention(config)
+    if isinstance(model, TrainableDT) and attention:
+        model.set_attn_implementation(attention)  # not saved: a loaded model starts with the default
     trainer = Trainer(
         model=model, args=args, train_dataset=EpisodeIndexDataset(trajectories.n_episodes), data_collator=collator
     )

@@ -10,7 +10,8 @@ import pytest
 
 from conftest import raises_one_line
 
-from dt_tutorial.train import get_config, make_trainer, train
+from dt_tutorial.model import TrainableDT
+from dt_tutorial.train import get_config, make_trainer, train, training_attention
 
 
 def losses(history: list[dict]) -> list[float]:
@@ -73,6 +74,24 @@ def test_bad_training_settings_fail_before_training(override, message):
         get_config("tiny", **override)
 
 
+def test_auto_attention_is_eager_on_a_cpu_and_the_models_default_elsewhere():
+    import dataclasses
+
+    assert training_attention(get_config("tiny", device="cpu")) == "eager"
+    on_gpu = dataclasses.replace(get_config("tiny", device="cpu"), device="cuda")  # no CUDA needed to ask
+    assert training_attention(on_gpu) is None
+    assert training_attention(dataclasses.replace(on_gpu, attention="eager")) == "eager"
+
+
+def test_sdpa_asked_of_a_transformers_without_it_fails_in_one_line(monkeypatch):
+    """transformers 5.17 (still in some images) has no sdpa for the Decision Transformer: say so before training."""
+    monkeypatch.setattr(TrainableDT, "_supports_sdpa", False)
+    with raises_one_line("has no sdpa attention for the Decision Transformer"):
+        get_config("tiny", attention="sdpa")
+    assert get_config("tiny", attention="auto").attention == "auto"
+
+
+@pytest.mark.skipif(not TrainableDT._supports_sdpa, reason="this transformers has no sdpa for the Decision Transformer")
 def test_cpu_training_uses_eager_attention_and_sdpa_computes_the_same(halfcheetah, tmp_path):
     import torch
 
