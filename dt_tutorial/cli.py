@@ -245,10 +245,20 @@ def _collect(args):
 COMMANDS = {"train": _train, "evaluate": _evaluate, "demo": _demo, "collect": _collect}
 
 
+def _close_process_group() -> None:
+    """End a torchrun / accelerate launch's process group once every rank is done: left to the interpreter's exit,
+    its threads sometimes aborted a rank ("terminate called without an active exception") after the work was saved."""
+    distributed = sys.modules.get("torch.distributed")
+    if distributed is not None and distributed.is_available() and distributed.is_initialized():
+        distributed.barrier()
+        distributed.destroy_process_group()
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         COMMANDS[args.command](args)
+        _close_process_group()
     except UserError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
