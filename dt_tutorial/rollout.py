@@ -13,6 +13,7 @@ not change the prediction); dropout is off.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -26,6 +27,7 @@ from dt_tutorial.errors import UserError
 from dt_tutorial.model import state_normalisation
 from dt_tutorial.precision import autocast, resolve_precision
 from dt_tutorial.render import make_render_env, render_frame
+from dt_tutorial.threads import ThreadTuner
 
 
 @dataclass
@@ -59,9 +61,6 @@ def resolve_env_id(model, env_id: str | None) -> str:
     if not env_id:
         raise UserError("the model does not say which env it was trained for: pass env_id (--env), e.g. HalfCheetah-v5")
     return env_id
-
-
-ONE_THREAD_BELOW = 32  # episodes stepping together; fewer run the model on one CPU thread
 
 
 @torch.inference_mode()
@@ -104,12 +103,9 @@ def evaluate(
             envs.append(make_render_env(env_id, width, height) if capture else make_env(env_id))
         _check_dims(policy.config, envs[0], env_id)
         policy.to(device).eval()
-        # A small batch (one target's episodes) runs best on one torch thread: as fast on an idle CPU, far faster on a
-        # busy one. A sweep's large batch gains from all of them (BENCHMARKS.md: 7 targets x 10 episodes, 1.7x).
-        if device.type == "cpu" and len(envs) < ONE_THREAD_BELOW:
-            torch.set_num_threads(1)
+        tuner = ThreadTuner(threads) if device.type == "cpu" and threads > 1 else None
         with autocast(resolve_precision(precision, device), device):
-            returns, lengths, frames = _rollout(policy, envs, targets, n_episodes, seed, max_steps, capture_video, device, progress)
+            returns, lengths, frames = _rollout(policy, envs, targets, n_episodes, seed, max_steps, capture_video, device, progress, tuner)
     finally:
         torch.set_num_threads(threads)
         for env in envs:
@@ -131,9 +127,9 @@ def _check_dims(config, env, env_id: str) -> None:
         )
 
 
-def _rollout(policy, envs, targets, n_episodes, seed, max_steps, capture_video, device, progress):
+def _rollout(policy, envs, targets, n_episodes, seed, max_steps, capture_video, device, progress, tuner=None):
     """Step every env until it ends; returns (returns, lengths) as [n_targets, n_episodes] and per target the
-    captured (frames, return so far at each frame), or ([], None)."""
+    captured (frames, return so far at each frame), or ([], None). `tuner` (a ThreadTuner) sets the CPU threads."""
     config, n = policy.config, len(envs)
     K, scale = config.context_length, config.scale
     horizon = max_steps or envs[0].spec.max_episode_steps or config.max_ep_len
@@ -149,7 +145,8 @@ def _rollout(policy, envs, targets, n_episodes, seed, max_steps, capture_video, 
     returns, lengths = np.zeros(n), np.zeros(n, dtype=np.int64)
     active = np.arange(n)
     for t in tqdm(range(horizon), desc=f"evaluating {envs[0].spec.id}", unit="step", disable=not progress, leave=False):
-        chosen = policy.predict_actions(history.window(t, active)).float().cpu().numpy()  # [n_active, act_dim]
+        with tuner.step(t) if tuner else contextlib.nullcontext():
+            chosen = policy.predict_actions(history.window(t, active)).float().cpu().numpy()  # [n_active, act_dim]
         observations, rewards, still_running = np.empty((len(active), mean.shape[0])), np.empty(len(active)), []
         for row, pair in enumerate(active):
             obs, rewards[row], terminated, truncated, _ = envs[pair].step(chosen[row])

@@ -17,6 +17,7 @@ from conftest import raises_one_line
 from dt_tutorial.envs import make_env
 from dt_tutorial import rollout
 from dt_tutorial.rollout import evaluate, return_conditioning
+from dt_tutorial.threads import ThreadTuner
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -199,18 +200,21 @@ def test_a_failing_rollout_closes_envs_and_restores_mode_and_threads(cheetah_mod
     assert cheetah_model.training is start_in_train_mode
 
 
-def test_small_batches_run_on_one_thread_large_sweeps_on_all(cheetah_model, monkeypatch):
-    seen = []
+def test_the_policy_calls_on_a_cpu_run_on_the_thread_tuners_choice(cheetah_model, monkeypatch):
+    seen, tuners = [], []
     real_predict = cheetah_model.predict_actions
     monkeypatch.setattr(cheetah_model, "predict_actions", lambda window: seen.append(torch.get_num_threads()) or real_predict(window))
+    monkeypatch.setattr(rollout, "ThreadTuner", lambda most: tuners.append(ThreadTuner(most, probe=2, every=6)) or tuners[-1])
     torch.set_num_threads(2)
     try:
-        evaluate(cheetah_model, target_return=[0, 6000], n_episodes=rollout.ONE_THREAD_BELOW // 2 - 1, max_steps=2, progress=False)
-        evaluate(cheetah_model, target_return=[0, 6000], n_episodes=rollout.ONE_THREAD_BELOW // 2, max_steps=2, progress=False)
+        evaluate(cheetah_model, target_return=[0, 6000], n_episodes=2, max_steps=8, progress=False)
         assert torch.get_num_threads() == 2
+        torch.set_num_threads(1)  # one thread: nothing to choose
+        evaluate(cheetah_model, n_episodes=2, max_steps=3, progress=False)
     finally:
         torch.set_num_threads(1)
-    assert seen == [1, 1, 2, 2]
+    best = tuners[0].choices[0]
+    assert len(tuners) == 1 and seen == [1, 1, 2, 2, best, best, 1, 1] + [1, 1, 1]
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
