@@ -6,7 +6,9 @@ weights with less work (how it is computed differs, not what: tests compare it w
 - the last transformer layer runs its query, attention, projection and MLP for that one token only (its keys and
   values still for every token): ~28 % fewer FLOPs for the 3-layer model;
 - every layer calls the model's own submodules directly, without transformers' per-call work (mask building, output
-  classes, keyword plumbing), which on a CPU costs about as much as the arithmetic for a batch of 10 windows.
+  classes, keyword plumbing), which on a CPU costs about as much as the arithmetic for a batch of 10 windows;
+- under autocast, the weights of the matrix products are cast once and kept (`_Weights`) rather than cast by autocast
+  at every call: the same cast, the same kernels, so the same numbers.
 Measured (BENCHMARKS.md): 10 episodes x 1,000 steps 1.3-1.4x faster than through the full forward, the rollouts'
 failure rate at high targets as through the full forward (attention in float32, see `_attention`).
 """
@@ -28,9 +30,11 @@ def last_action(model, states, actions, returns_to_go, timesteps, attention_mask
     Inputs in the collator's layout ([n, K, ...], left padded; `rewards` and other keys are ignored, as the model
     ignores them); the last step of every window must be real (mask 1), as in a rollout."""
     n, K = states.shape[:2]
+    w = _Weights.of(model, states.device.type)
     time = model.embed_timestep(timesteps)  # [n, K, hidden]
     tokens = torch.stack(  # [n, K, 3, hidden] -> [n, 3K, hidden]: R_1, s_1, a_1, R_2, s_2, a_2, ...
-        (model.embed_return(returns_to_go) + time, model.embed_state(states) + time, model.embed_action(actions) + time), dim=2
+        (w.linear(model.embed_return, returns_to_go) + time, w.linear(model.embed_state, states) + time,
+         w.linear(model.embed_action, actions) + time), dim=2
     ).reshape(n, 3 * K, -1)
     encoder = model.encoder
     # DecisionTransformerModel gives GPT-2 position 0 for every token: its position embedding is one constant vector.
@@ -42,21 +46,29 @@ def last_action(model, states, actions, returns_to_go, timesteps, attention_mask
     allowed = (causal & (real[:, None, :] | torch.eye(3 * K, dtype=torch.bool, device=states.device)))[:, None]  # [n, 1, 3K, 3K]
     *layers, last = encoder.h
     for block in layers:
-        hidden = hidden + _attention(block.attn, block.ln_1(hidden), allowed)
-        hidden = hidden + block.mlp(block.ln_2(hidden))
+        hidden = hidden + _attention(w, block.attn, block.ln_1(hidden), allowed)
+        hidden = hidden + _mlp(w, block.mlp, block.ln_2(hidden))
     # The last layer, for the last state token (position 3K - 2) alone.
     state_token = slice(3 * K - 2, 3 * K - 1)
-    hidden = hidden[:, state_token] + _attention(last.attn, last.ln_1(hidden), allowed[:, :, state_token], state_token)
-    hidden = hidden + last.mlp(last.ln_2(hidden))  # [n, 1, hidden]
-    return model.predict_action(encoder.ln_f(hidden))[:, 0]  # [n, act_dim]
+    hidden = hidden[:, state_token] + _attention(w, last.attn, last.ln_1(hidden), allowed[:, :, state_token], state_token)
+    hidden = hidden + _mlp(w, last.mlp, last.ln_2(hidden))  # [n, 1, hidden]
+    action = encoder.ln_f(hidden)
+    for layer in model.predict_action:  # Linear, then Tanh (or nothing)
+        action = w.linear(layer, action) if isinstance(layer, torch.nn.Linear) else layer(action)
+    return action[:, 0]  # [n, act_dim]
 
 
-def _attention(attn, x, allowed, queries: slice = slice(None)) -> torch.Tensor:
+def _mlp(w, mlp, x) -> torch.Tensor:
+    """GPT-2's MLP (Conv1D, activation, Conv1D; dropout is off in eval mode) with `w`'s weights."""
+    return w.conv1d(mlp.c_proj, mlp.act(w.conv1d(mlp.c_fc, x)))
+
+
+def _attention(w, attn, x, allowed, queries: slice = slice(None)) -> torch.Tensor:
     """GPT-2 self-attention of `attn` over the tokens `x` ([n, T, hidden]) for the query tokens `queries`."""
     d = attn.embed_dim
-    weight, bias = attn.c_attn.weight.T, attn.c_attn.bias  # GPT-2's Conv1D computes x @ weight + bias: [3d, d], [3d]
-    query = F.linear(x[:, queries], weight[:d], bias[:d])  # [n, Q, d]
-    key, value = F.linear(x, weight[d:], bias[d:]).split(d, dim=-1)  # [n, T, d] each
+    # GPT-2's Conv1D computes x @ weight + bias, weight [d, 3d]: the query's part is weight.T[:d], keys' and values' the rest
+    query = F.linear(x[:, queries], w.get(attn.c_attn.weight, "q", lambda p: p.T[:d]), w.get(attn.c_attn.bias, "q", lambda p: p[:d]))
+    key, value = F.linear(x, w.get(attn.c_attn.weight, "kv", lambda p: p.T[d:]), w.get(attn.c_attn.bias, "kv", lambda p: p[d:])).split(d, dim=-1)
 
     def heads(t):  # [n, tokens, d] -> [n, heads, tokens, head_dim]
         return t.view(*t.shape[:2], attn.num_heads, attn.head_dim).transpose(1, 2)
@@ -66,4 +78,37 @@ def _attention(attn, x, allowed, queries: slice = slice(None)) -> torch.Tensor:
     scores = heads(query).float() @ heads(key).float().transpose(-1, -2) * attn.scaling  # [n, heads, Q, T]
     weights = scores.masked_fill(~allowed, float("-inf")).softmax(dim=-1)
     out = weights @ heads(value).float()  # [n, heads, Q, head_dim]
-    return attn.c_proj(out.transpose(1, 2).reshape(*query.shape[:2], -1))  # [n, Q, d]
+    return w.conv1d(attn.c_proj, out.transpose(1, 2).reshape(*query.shape[:2], -1))  # [n, Q, d]
+
+
+class _Weights:
+    """The weights `last_action` multiplies by, as autocast would cast them, cast once per weight version.
+
+    Outside autocast they are the parameters themselves. Under autocast each is cast (the same view, the same
+    `.to`) on first use and kept while the parameter's version, storage and the autocast dtype stay the same: an
+    optimizer step, `load_state_dict` or a move to another device makes a fresh cast."""
+
+    def __init__(self, dtype: torch.dtype | None, cache: dict):
+        self.dtype, self.cache = dtype, cache
+
+    @classmethod
+    def of(cls, model, device_type: str) -> "_Weights":
+        dtype = torch.get_autocast_dtype(device_type) if torch.is_autocast_enabled(device_type) else None
+        return cls(dtype, model.__dict__.setdefault("_last_action_weights", {}))
+
+    def get(self, param: torch.Tensor, part: str = "", view=lambda p: p) -> torch.Tensor:
+        """`view(param)`, cast to the autocast dtype if one is on; `part` names the view."""
+        if self.dtype is None:
+            return view(param)
+        key, stamp = (id(param), part), (param._version, param.data_ptr(), self.dtype)
+        hit = self.cache.get(key)
+        if hit is None or hit[0] is not param or hit[1] != stamp:
+            hit = self.cache[key] = (param, stamp, view(param).detach().to(self.dtype))
+        return hit[2]
+
+    def linear(self, layer: torch.nn.Linear, x: torch.Tensor) -> torch.Tensor:
+        return F.linear(x, self.get(layer.weight), None if layer.bias is None else self.get(layer.bias))
+
+    def conv1d(self, layer, x: torch.Tensor) -> torch.Tensor:
+        """transformers' Conv1D (x @ weight + bias) with these weights."""
+        return torch.addmm(self.get(layer.bias), x.reshape(-1, x.shape[-1]), self.get(layer.weight)).view(*x.shape[:-1], layer.nf)

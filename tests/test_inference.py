@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from dt_tutorial.collator import DecisionTransformerGymDataCollator
+from dt_tutorial import inference
 from dt_tutorial.inference import last_action, supports_last_action
 from dt_tutorial.model import TrainableDT, conditioned, make_config
 from dt_tutorial.precision import autocast, cpu_has_native_bf16
@@ -74,6 +75,30 @@ def test_last_action_under_bf16_autocast_stays_within_bf16_rounding(hopper):
     bf16_error = (full_bf16 - exact).abs().max().item()
     assert 0 < bf16_error < 0.05  # actions are tanh outputs in [-1, 1]
     assert (fast_bf16 - exact).abs().max().item() < 3 * bf16_error
+
+
+@pytest.mark.skipif(not cpu_has_native_bf16(), reason="bf16 autocast on this CPU is emulated (slow)")
+def test_weights_cast_once_give_autocasts_own_numbers_and_follow_weight_changes(hopper, monkeypatch):
+    model, batch = make_model(hopper, hidden_size=64), windows(hopper)
+
+    def both():
+        with torch.inference_mode(), autocast("bf16", "cpu"):
+            kept = model.predict_actions(batch)
+            with monkeypatch.context() as m:  # no kept casts: autocast casts every weight at every call, as before
+                m.setattr(inference._Weights, "of", classmethod(lambda cls, model, device_type: cls(None, {})))
+                recast = model.predict_actions(batch)
+        return kept, recast
+
+    kept, recast = both()
+    assert torch.equal(kept, recast) and len(model._last_action_weights) > 20
+    with torch.no_grad():  # an optimizer-like in-place update
+        model.encoder.h[0].mlp.c_fc.weight.mul_(1.5)
+    changed, recast = both()
+    assert torch.equal(changed, recast) and not torch.equal(changed, kept)
+    model.load_state_dict(make_model(hopper, hidden_size=64).state_dict())  # back to the first weights
+    assert torch.equal(both()[0], kept)
+    with torch.inference_mode():  # outside autocast: the float32 weights themselves
+        torch.testing.assert_close(model.predict_actions(batch), full_forward_action(model, batch), rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
