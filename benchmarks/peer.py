@@ -14,6 +14,7 @@ gymnasium 1.0.0 win. The episodes travel as one .npz (observations, actions, rew
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import sysconfig
@@ -22,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+import dt_tutorial
 from dt_tutorial.collect import cache_dir
 from dt_tutorial.data import Trajectories, load_episodes
 
@@ -55,6 +57,12 @@ def export_episodes(data: Trajectories, path: Path, time_limit: int = 1000) -> P
     return path
 
 
+def library_defaults_env() -> dict[str, str]:
+    """This process's environment without the OpenMP spin count that `import dt_tutorial` sets: the peer runs with
+    libgomp's defaults, as it would on its own."""
+    return {k: v for k, v in os.environ.items() if not (k == "GOMP_SPINCOUNT" and v == dt_tutorial.GOMP_SPINCOUNT)}
+
+
 def run_peer(dataset: str, steps: int, eval_episodes: int, eval_max_steps: int, dropout: float = 0.1) -> dict:
     python = peer_venv()
     data = Trajectories.from_dataset(load_episodes(dataset), name=dataset)
@@ -63,7 +71,7 @@ def run_peer(dataset: str, steps: int, eval_episodes: int, eval_max_steps: int, 
         out = Path(tmp) / "result.json"
         run = subprocess.run([str(python), str(WORKER), str(episodes), str(out), str(steps), str(eval_episodes), str(eval_max_steps),
                               str(dropout)],
-                             capture_output=True, text=True)
+                             capture_output=True, text=True, env=library_defaults_env())
         if run.returncode != 0:
             raise RuntimeError(f"d3rlpy worker failed:\n{run.stderr[-3000:]}")
         return {"dataset": dataset, "n_episodes": data.n_episodes, **json.loads(out.read_text())}

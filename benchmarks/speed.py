@@ -160,6 +160,7 @@ class FullForwardPolicy(torch.nn.Module):
     def __init__(self, model: TrainableDT):
         super().__init__()
         self.model, self.config = model, model.config
+        self.train(model.training)  # else evaluate() would restore this wrapper's default train mode onto `model`
 
     def predict_actions(self, window: dict[str, torch.Tensor]) -> torch.Tensor:
         return self.model.full_forward_actions(window)
@@ -173,6 +174,7 @@ def bench_evaluation(sizes: Sizes, profile: bool = False) -> dict:
         return evaluate(policy, ENV_ID, n_episodes=n, max_steps=horizon, precision=precision, progress=False)
 
     def tutorial():
+        model.eval()  # the blog evaluates in train mode (dropout on, slower); eval mode: its faster loop, a fair ratio
         env = make_env(ENV_ID)
         returns = [tutorial_episode(model, env, max_ep_len=horizon, seed=i) for i in range(n)]
         env.close()

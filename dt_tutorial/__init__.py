@@ -10,8 +10,9 @@ import os
 # CPU made 2-thread training ~10x slower here; never spinning (OMP_WAIT_POLICY=PASSIVE) cost ~20% of the steps/s on
 # an idle one. A short spin measured as fast as PASSIVE under heavy load and ~20% faster idle (BENCHMARKS.md,
 # "OpenMP"). Read when torch loads (import dt_tutorial first); your own OMP_WAIT_POLICY or GOMP_SPINCOUNT wins.
+GOMP_SPINCOUNT = "3000"
 if "OMP_WAIT_POLICY" not in os.environ:
-    os.environ.setdefault("GOMP_SPINCOUNT", "3000")
+    os.environ.setdefault("GOMP_SPINCOUNT", GOMP_SPINCOUNT)
 
 from dt_tutorial.render import choose_gl_backend  # noqa: E402
 

@@ -168,6 +168,24 @@ def test_bc_comparison_trains_all_three_and_writes_table_and_plot(halfcheetah_ep
     assert json.loads((tmp_path / "out" / "bc.json").read_text())["rows"] == rows
 
 
+def test_the_peer_runs_with_libgomps_defaults_not_ours(monkeypatch):
+    import dt_tutorial
+    from benchmarks.peer import library_defaults_env
+
+    monkeypatch.setenv("GOMP_SPINCOUNT", dt_tutorial.GOMP_SPINCOUNT)  # what `import dt_tutorial` set
+    assert "GOMP_SPINCOUNT" not in library_defaults_env() and "PATH" in library_defaults_env()
+    monkeypatch.setenv("GOMP_SPINCOUNT", "12345")  # the user's own: kept
+    assert library_defaults_env()["GOMP_SPINCOUNT"] == "12345"
+
+
+def test_full_forward_policy_leaves_the_models_mode_alone():
+    from benchmarks.speed import FullForwardPolicy
+
+    model = untrained_model()
+    evaluate(FullForwardPolicy(model), n_episodes=1, max_steps=2, progress=False)
+    assert not model.training  # evaluate() restores the wrapper's mode, which follows the model's
+
+
 def test_peer_comparison_runs_ours_beside_each_peer_run(monkeypatch, one_thread):
     """The interleaving and ratios; d3rlpy itself (its own venv, a PyPI install) is replaced by a fixed result."""
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
