@@ -186,6 +186,23 @@ def test_full_forward_policy_leaves_the_models_mode_alone():
     assert not model.training  # evaluate() restores the wrapper's mode, which follows the model's
 
 
+def test_threads_benchmark_times_each_mode_beside_busy_processes(tmp_path):
+    from benchmarks import threads
+    from dt_tutorial import rollout
+    from dt_tutorial.threads import ThreadTuner
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        threads.main(["--rounds", "1", "--episodes", "2", "--steps", "20", "--busy", "0,1", "--json", str(tmp_path / "t.json")])
+    finally:
+        torch.set_num_threads(before)
+    runs = json.loads((tmp_path / "t.json").read_text())["runs"]
+    assert [run["busy_processes"] for run in runs] == [0, 1]
+    assert all(run[mode] > 0 for run in runs for mode in threads.MODES) and all(len(run["tuner_choices"]) == 1 for run in runs)
+    assert rollout.ThreadTuner is ThreadTuner  # put back
+
+
 def test_peer_comparison_runs_ours_beside_each_peer_run(monkeypatch, one_thread):
     """The interleaving and ratios; d3rlpy itself (its own venv, a PyPI install) is replaced by a fixed result."""
     monkeypatch.setenv("OMP_NUM_THREADS", "1")

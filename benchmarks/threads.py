@@ -1,0 +1,93 @@
+"""Threads for evaluation: one CPU thread, all of them, or `ThreadTuner`'s choice, on an idle and on a busy machine.
+
+    python -m benchmarks.threads [--rounds 2 --episodes 10 --steps 1000 --busy 0,1 --json OUT]
+
+Each round times `evaluate` (precision auto) with the policy calls fixed on one thread, fixed on all of torch's
+threads, and tuned, interleaved; `--busy N` first starts N processes that keep a core busy each (spinning Python),
+as another job on the machine would, and stops them after.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import multiprocessing
+import time
+
+import torch
+
+from benchmarks.speed import ENV_ID, untrained_model
+from dt_tutorial import rollout
+from dt_tutorial.threads import ThreadTuner
+
+MODES = ("one thread", "all threads", "tuned")
+
+
+class _Fixed:
+    """A stand-in for ThreadTuner that keeps one thread count."""
+
+    def __init__(self, threads: int):
+        self.threads, self.choices = threads, []
+
+    @contextlib.contextmanager
+    def step(self, t: int):
+        torch.set_num_threads(self.threads)
+        yield
+
+
+def _spin(seconds: float) -> None:
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        pass
+
+
+def time_modes(model, episodes: int, steps: int) -> dict:
+    """Seconds of one `evaluate` in each mode, and the tuner's choices."""
+    most, result = torch.get_num_threads(), {}
+    tuners = []
+    makers = {"one thread": lambda n: _Fixed(1), "all threads": lambda n: _Fixed(n),
+              "tuned": lambda n: tuners.append(ThreadTuner(n)) or tuners[-1]}
+    for mode in MODES:
+        rollout.ThreadTuner = makers[mode]
+        try:
+            start = time.perf_counter()
+            rollout.evaluate(model, ENV_ID, n_episodes=episodes, max_steps=steps, precision="auto", progress=False)
+            result[mode] = round(time.perf_counter() - start, 2)
+        finally:
+            rollout.ThreadTuner = ThreadTuner
+            torch.set_num_threads(most)
+    result["tuner_choices"] = tuners[0].choices
+    return result
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.threads", description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--episodes", type=int, default=10)
+    parser.add_argument("--steps", type=int, default=1000)
+    parser.add_argument("--busy", default="0,1", help="comma-separated numbers of busy processes to run beside")
+    parser.add_argument("--json", help="write every run here")
+    args = parser.parse_args(argv)
+    if torch.get_num_threads() < 2:
+        parser.error("torch has one thread here: nothing to choose")
+    model, runs = untrained_model(), []
+    for busy in map(int, args.busy.split(",")):
+        spinners = [multiprocessing.Process(target=_spin, args=(3600,), daemon=True) for _ in range(busy)]
+        for process in spinners:
+            process.start()
+        try:
+            for round_ in range(args.rounds):
+                run = {"busy_processes": busy, "round": round_ + 1, **time_modes(model, args.episodes, args.steps)}
+                runs.append(run)
+                print(json.dumps(run), flush=True)
+        finally:
+            for process in spinners:
+                process.terminate()
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"episodes": args.episodes, "steps": args.steps, "torch_threads": torch.get_num_threads(), "runs": runs}, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
