@@ -42,7 +42,7 @@ def target_return_slider(model, *, low: float = 0.0, high: float = 12000.0, step
         try:
             achieved, path = run_target(model, slider.value, max_steps=max_steps, video_path=video_path)
             output.outputs = ()
-            output.append_stdout(f"target {slider.value:.0f} → achieved {achieved:.0f}\n")
+            output.append_stdout(f"target {slider.value:.0f} → achieved {round(achieved)}\n")
             output.append_display_data(show_video(path))
         except UserError as err:  # e.g. no OpenGL for rendering: say so, keep the button usable
             output.append_stdout(f"error: {err}\n")

@@ -61,3 +61,14 @@ def test_slider_reports_a_user_error_and_stays_usable(cheetah_model, tmp_path):
     assert "error: the model was trained on states of size 17" in shown_text(box)
     assert not box.children[0].children[1].disabled
     assert not (tmp_path / "never.mp4").exists()
+
+
+def test_a_return_just_below_zero_prints_as_0_not_minus_0(cheetah_model, tmp_path, monkeypatch):
+    from dt_tutorial import widgets
+
+    video = tmp_path / "slider.mp4"
+    box = target_return_slider(cheetah_model, value=0, max_steps=10, video_path=video)
+    real_run_target = widgets.run_target
+    monkeypatch.setattr(widgets, "run_target", lambda *args, **kwargs: (-0.3, real_run_target(*args, **kwargs)[1]))
+    box.run()
+    assert shown_text(box) == "target 0 → achieved 0\n"
