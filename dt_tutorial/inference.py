@@ -7,8 +7,9 @@ weights with less work (how it is computed differs, not what: tests compare it w
   values still for every token): ~28 % fewer FLOPs for the 3-layer model;
 - every layer calls the model's own submodules directly, without transformers' per-call work (mask building, output
   classes, keyword plumbing), which on a CPU costs about as much as the arithmetic for a batch of 10 windows;
-- under autocast, the weights of the matrix products are cast once and kept (`_Weights`) rather than cast by autocast
-  at every call: the same cast, the same kernels, so the same numbers.
+- under autocast, the transformer layers' weights are cast once and kept (`_Weights`) rather than cast by autocast at
+  every call: the same cast, the same kernels, so the same numbers (the small embedding and action layers run as
+  modules, so hooks on them see every call).
 Measured (BENCHMARKS.md): 10 episodes x 1,000 steps 1.3-1.4x faster than through the full forward, the rollouts'
 failure rate at high targets as through the full forward (attention in float32, see `_attention`).
 """
@@ -33,8 +34,7 @@ def last_action(model, states, actions, returns_to_go, timesteps, attention_mask
     w = _Weights.of(model, states.device.type)
     time = model.embed_timestep(timesteps)  # [n, K, hidden]
     tokens = torch.stack(  # [n, K, 3, hidden] -> [n, 3K, hidden]: R_1, s_1, a_1, R_2, s_2, a_2, ...
-        (w.linear(model.embed_return, returns_to_go) + time, w.linear(model.embed_state, states) + time,
-         w.linear(model.embed_action, actions) + time), dim=2
+        (model.embed_return(returns_to_go) + time, model.embed_state(states) + time, model.embed_action(actions) + time), dim=2
     ).reshape(n, 3 * K, -1)
     encoder = model.encoder
     # DecisionTransformerModel gives GPT-2 position 0 for every token: its position embedding is one constant vector.
@@ -52,10 +52,7 @@ def last_action(model, states, actions, returns_to_go, timesteps, attention_mask
     state_token = slice(3 * K - 2, 3 * K - 1)
     hidden = hidden[:, state_token] + _attention(w, last.attn, last.ln_1(hidden), allowed[:, :, state_token], state_token)
     hidden = hidden + _mlp(w, last.mlp, last.ln_2(hidden))  # [n, 1, hidden]
-    action = encoder.ln_f(hidden)
-    for layer in model.predict_action:  # Linear, then Tanh (or nothing)
-        action = w.linear(layer, action) if isinstance(layer, torch.nn.Linear) else layer(action)
-    return action[:, 0]  # [n, act_dim]
+    return model.predict_action(encoder.ln_f(hidden))[:, 0]  # [n, act_dim]
 
 
 def _mlp(w, mlp, x) -> torch.Tensor:
@@ -82,7 +79,7 @@ def _attention(w, attn, x, allowed, queries: slice = slice(None)) -> torch.Tenso
 
 
 class _Weights:
-    """The weights `last_action` multiplies by, as autocast would cast them, cast once per weight version.
+    """The transformer layers' weights, as autocast would cast them, cast once per weight version.
 
     Outside autocast they are the parameters themselves. Under autocast each is cast (the same view, the same
     `.to`) on first use and kept while the parameter's version, storage and the autocast dtype stay the same: an
@@ -105,9 +102,6 @@ class _Weights:
         if hit is None or hit[0] is not param or hit[1] != stamp:
             hit = self.cache[key] = (param, stamp, view(param).detach().to(self.dtype))
         return hit[2]
-
-    def linear(self, layer: torch.nn.Linear, x: torch.Tensor) -> torch.Tensor:
-        return F.linear(x, self.get(layer.weight), None if layer.bias is None else self.get(layer.bias))
 
     def conv1d(self, layer, x: torch.Tensor) -> torch.Tensor:
         """transformers' Conv1D (x @ weight + bias) with these weights."""
