@@ -28,7 +28,7 @@ class _Fixed:
     """A stand-in for ThreadTuner that keeps one thread count."""
 
     def __init__(self, threads: int):
-        self.threads, self.choices = threads, []
+        self.threads = threads
 
     @contextlib.contextmanager
     def step(self, t: int):
