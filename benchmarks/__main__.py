@@ -11,10 +11,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 from benchmarks.machine import format_machine, machine_info
+from benchmarks.results_file import write_results
 
 
 def _csv(kind, choices=None):
@@ -77,7 +77,7 @@ def main(argv=None) -> None:
                                    dropout=args.peer_dropout)
         print(format_comparison(result) + f"\nload average before {machine['load_average']}, after {machine_info()['load_average']}")
         if args.json:
-            args.json.write_text(json.dumps({"machine": machine, "peer": result}, indent=1))
+            write_results(args.json, {"machine": machine, "peer": result})
         return
     if args.bc:
         from benchmarks.bc import BCSettings, run_bc
@@ -107,9 +107,8 @@ def main(argv=None) -> None:
     print(f"\n{'quick' if args.quick else 'full'} run; load average before {machine['load_average']}, after {machine_after['load_average']}")
     print(format_table(table_rows(results)))
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"machine": machine, "load_average_after": machine_after["load_average"],
-                                         "quick": args.quick, "results": results}, indent=1))
+        write_results(args.json, {"machine": machine, "load_average_after": machine_after["load_average"],
+                                  "quick": args.quick, "results": results})
 
 
 if __name__ == "__main__":

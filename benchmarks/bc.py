@@ -11,11 +11,11 @@ same `Trainer` and preset (BC with one-step windows); evaluation resets never re
 from __future__ import annotations
 
 import dataclasses
-import json
 import time
 from pathlib import Path
 
 from benchmarks.machine import machine_info
+from benchmarks.results_file import write_results
 from dt_tutorial.bc import bc_train_config, plot_achieved_vs_target, train_bc
 from dt_tutorial.data import Trajectories, load_episodes
 from dt_tutorial.model import count_parameters
@@ -75,9 +75,7 @@ def run_bc(datasets: tuple[str, ...], settings: BCSettings) -> list[dict]:
             panels.setdefault(dataset, {})[method] = results
             print(format_row(row, settings.targets), flush=True)
     plot_achieved_vs_target(panels, settings.output_dir / "achieved_vs_target.png")
-    report = {"settings": {k: str(v) if isinstance(v, Path) else v for k, v in dataclasses.asdict(settings).items()},
-              "machine": machine_info(), "rows": rows}
-    (settings.output_dir / "bc.json").write_text(json.dumps(report, indent=1))
+    write_results(settings.output_dir / "bc.json", {"settings": dataclasses.asdict(settings), "machine": machine_info(), "rows": rows})
     return rows
 
 

@@ -23,6 +23,7 @@ import time
 import torch
 from transformers import TrainerCallback
 
+from benchmarks.results_file import write_results
 from dt_tutorial.collect import BUNDLED_ENV_ID
 from dt_tutorial.data import Trajectories, load_episodes
 from dt_tutorial.precision import resolve_precision
@@ -108,8 +109,7 @@ def main(argv=None) -> None:
     if profiler:
         pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
     print(json.dumps({k: v for k, v in result.items() if k != "losses"}, indent=1))
-    with open(args.out_json, "w") as f:
-        json.dump(result, f, indent=1)
+    write_results(args.out_json, result)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ Each part collects (or reads the cached) HalfCheetah-v5 data from the shipped TQ
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import time
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ import numpy as np
 from scipy.stats import spearmanr
 
 from benchmarks.machine import machine_info
+from benchmarks.results_file import write_results
 from dt_tutorial.collect import BUNDLED, BUNDLED_ENV_ID, EXPERT, bundled_dataset, collect_episodes
 from dt_tutorial.policies import Actor
 from dt_tutorial.data import Trajectories
@@ -152,14 +152,13 @@ def quality_mixed(settings: QualitySettings) -> dict:
 
 
 def run_quality(parts, settings: QualitySettings, out_json: Path | None = None, log=print) -> dict:
-    results = {"machine": machine_info(), "settings": {k: str(v) if isinstance(v, Path) else v for k, v in dataclasses.asdict(settings).items()}}
+    results = {"machine": machine_info(), "settings": dataclasses.asdict(settings)}
     for part in parts:
         log(f"[quality: {part}] ...")
         results[part] = quality_mixed(settings) if part == "mixed" else quality_bundled(part, settings)
         log(format_part(part, results[part]))
         if out_json:  # after every part, so a long run that stops keeps what it finished
-            out_json.parent.mkdir(parents=True, exist_ok=True)
-            out_json.write_text(json.dumps(results, indent=1))
+            write_results(out_json, results)
     return results
 
 

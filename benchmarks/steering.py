@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import collections
 import dataclasses
-import json
 import multiprocessing
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -25,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.machine import machine_info
+from benchmarks.results_file import write_results
 from dt_tutorial.collect import EXPERT, GRADED, MULTI_SKILL, RANDOM, SIX_AGENTS, TARGET_SPEEDS, Recipe, recipe_dataset
 from dt_tutorial.data import Trajectories
 from dt_tutorial.policies import SHIPPED
@@ -189,7 +189,7 @@ def save_report(name: str, seed: int | None, settings: dict) -> None:
     """Run one variant with one training seed; write its report to `settings['out']`."""
     report = run_variant(name, seed=seed, **settings)
     report["machine"] = machine_info()
-    (settings["out"] / f"{run_tag(name, settings['precision'], seed)}.json").write_text(json.dumps(report, indent=1))
+    write_results(settings["out"] / f"{run_tag(name, settings['precision'], seed)}.json", report)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ import time
 import torch
 
 from benchmarks.speed import ENV_ID, untrained_model
+from benchmarks.results_file import write_results
 from dt_tutorial import rollout
 from dt_tutorial.threads import ThreadTuner
 
@@ -85,8 +86,7 @@ def main(argv=None) -> None:
             for process in spinners:
                 process.terminate()
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump({"episodes": args.episodes, "steps": args.steps, "torch_threads": torch.get_num_threads(), "runs": runs}, f, indent=1)
+        write_results(args.json, {"episodes": args.episodes, "steps": args.steps, "torch_threads": torch.get_num_threads(), "runs": runs})
 
 
 if __name__ == "__main__":

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import cProfile
 import io
-import json
 import pstats
 import resource
 import sys
@@ -28,6 +27,7 @@ from transformers import TrainerCallback
 
 from benchmarks.synthetic import load_synthetic
 from benchmarks.tutorial import tutorial_trainer
+from benchmarks.results_file import write_results
 from dt_tutorial.data import Trajectories
 from dt_tutorial.model import count_parameters
 from dt_tutorial.precision import resolve_precision
@@ -149,8 +149,7 @@ def main(argv=None) -> None:
     if profile:
         profile.disable()
         print(top_entries(profile))
-    with open(args.out_json, "w") as f:
-        json.dump(result, f)
+    write_results(args.out_json, result, indent=None)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -11,6 +12,7 @@ import torch
 from benchmarks.__main__ import build_parser
 from benchmarks.peer import compare_with_peer, export_episodes, format_comparison
 from benchmarks.quality import PARTS, QualitySettings, run_quality
+from benchmarks.results_file import REPOSITORY, repository_relative, write_results
 from benchmarks.speed import SECTIONS, Sizes, format_table, run_speed, table_rows, untrained_model
 from benchmarks.synthetic import ACT_DIM, STATE_DIM, load_synthetic, synthetic_episodes
 from benchmarks.tutorial import TutorialCollator, tutorial_episode
@@ -117,6 +119,7 @@ def test_quality_parts_run_on_tiny_sizes(tmp_path, one_thread):
     )
     out = tmp_path / "quality.json"
     run_quality(PARTS, settings, out, log=lambda _: None)
+    assert str(tmp_path.parent) not in out.read_text()  # the run folders: outside the repository, their names alone
     results = json.loads(out.read_text(), parse_constant=lambda name: pytest.fail(f"{name} in the JSON"))
     for part in PARTS:
         assert results[part]["training"]["optimizer_steps"] == 2
@@ -165,7 +168,31 @@ def test_bc_comparison_trains_all_three_and_writes_table_and_plot(halfcheetah_ep
     assert bc["achieved"][0] == bc["achieved"][1] and top_bc["achieved"][0] == top_bc["achieved"][1]  # BC ignores the target
     assert bc["parameters"] == top_bc["parameters"] != dt["parameters"]
     assert (tmp_path / "out" / "achieved_vs_target.png").stat().st_size > 0
-    assert json.loads((tmp_path / "out" / "bc.json").read_text())["rows"] == rows
+    written = (tmp_path / "out" / "bc.json").read_text()
+    assert str(tmp_path.parent) not in written  # the output folder and the dataset's folder: outside the repository
+    assert json.loads(written)["rows"] == [{**row, "dataset": repository_relative(row["dataset"])} for row in rows]
+    assert json.loads(written)["settings"]["output_dir"] == repository_relative(tmp_path / "out")
+
+
+def test_results_files_hold_repository_relative_paths(tmp_path):
+    inside, outside = REPOSITORY / "outputs" / "runs" / "a", tmp_path / "runs"
+    results = {"run": inside, "runs": [str(inside), outside], "nested": {"dir": str(outside)}, "dataset": "bundled",
+               "relative": "outputs/x", "spec": "minari:mujoco/halfcheetah/expert-v0", "count": 3}
+    path = write_results(tmp_path / "deep" / "results.json", results)
+    written = json.loads(path.read_text())
+
+    def strings(value):
+        if isinstance(value, dict):
+            return [s for item in value.values() for s in strings(item)]
+        if isinstance(value, list):
+            return [s for item in value for s in strings(item)]
+        return [value] if isinstance(value, str) else []
+
+    assert not [s for s in strings(written) if os.path.isabs(s)]
+    assert written["run"] == written["runs"][0] == "outputs/runs/a"
+    assert written["runs"][1] == written["nested"]["dir"] == "runs"  # outside the repository: the name alone
+    assert (written["dataset"], written["relative"], written["spec"], written["count"]) == (
+        "bundled", "outputs/x", "minari:mujoco/halfcheetah/expert-v0", 3)
 
 
 def test_the_peer_runs_with_libgomps_defaults_not_ours(monkeypatch):
