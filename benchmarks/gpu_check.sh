@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The GPU session of issue 12, run from the repository root on a CUDA machine; results go to $OUT (default outputs/gpu).
+# The GPU checks (the paper's budget, bf16, the CUDA tests), run from the repository root on a CUDA machine; results go to $OUT (default outputs/gpu).
 #   1. the paper's budget: 100,000 steps of the tutorial preset on the 1,000 bundled expert episodes, in four variants
 #      (fp32 / auto precision eager; auto compiled, with and without CUDA graphs), each stopped VARIANT_SECONDS
 #      (default 25) after its warm-up, the full run's time projected from its rate; a timed 10-episode evaluation

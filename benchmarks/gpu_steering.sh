@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Steering variants side by side on a GPU machine (issue 9): every (variant, seed) pair trains at once in its own
+# Steering variants side by side on a GPU machine: every (variant, seed) pair trains at once in its own
 # process (the tiny model leaves the GPU mostly idle), then sweeps 8 targets x 10 episodes. Reports go to
 # $OUT/steering/*.json, a table to $OUT/log, all reports in one file to $OUT/sweep.json.
 # Install the wheels first, as for gpu_check.sh.

@@ -3,7 +3,7 @@
 On an idle 2-core CPU two threads run a 10-episode evaluation ~1.4x faster than one; with one other busy process
 on the machine, ~3x slower (threads wait for each other at every matmul). Neither is right everywhere, and the load
 can change during an evaluation, so `ThreadTuner` times a few policy calls with each option every `every` steps and
-uses the faster until the next trial (BENCHMARKS.md, "Third session of 2026-11-27", threads).
+uses the faster until the next trial (BENCHMARKS.md, "Evaluation").
 """
 
 from __future__ import annotations
