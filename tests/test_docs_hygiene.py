@@ -13,15 +13,15 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 
-# A heading named after when the work happened: a date, a time of day, a month and day, or a session.
+# A heading named after when the work happened: a date, a time of day, a month and day, a work session.
 DATED = re.compile(
     r"\b\d{4}-\d{2}-\d{2}\b|\b\d{1,2}:\d{2}\b|\b\d{1,2}h\d{2}\b"
     r"|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.? \d{1,2}\b"
-    r"|\b(?:sessions?|morning|afternoon|evening|tonight|today|yesterday)\b",
+    r"|\b(?:first|second|third|fourth|this|last|previous|next|earlier|later)\s+session\b|\b(?:morning|afternoon|evening)\b",
     re.IGNORECASE,
 )
-# An internal ticket: "issue 12", "issues 9 and 12", "PR 3", "#12" (not "nbclient#312", a colour or an anchor).
-TICKET = re.compile(r"\b(?:issues?|tickets?|PRs?|pull requests?)\s+#?\d+|(?<![\w/.&#-])#\d+\b", re.IGNORECASE)
+# An internal ticket: "issue 12", "issues 9 and 12", "PR 3", "#12" (not "nbclient#312", a colour "#333333" or an anchor).
+TICKET = re.compile(r"\b(?:issues?|tickets?|PRs?|pull requests?)\s+#?\d+|(?<![\w/.&#'"-])#\d{1,5}\b", re.IGNORECASE)
 # A path of the machine a file was written on (system paths like /usr/bin are allowed in docs).
 MACHINE_PATH = re.compile(r"(?<![\w.~$-])/(?:work|root|home|tmp|Users|mnt|opt)/|\b[A-Z]:\\(?:Users|work)\\")
 HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
@@ -80,10 +80,12 @@ def anchors(markdown: str) -> set[str]:
 
 def test_the_patterns_catch_what_they_are_for():
     assert DATED.search("Third session of 2026-11-27") and DATED.search("Runs at 10:39") and DATED.search("Nov 27 runs")
+    assert DATED.search("This session's re-measurement") and DATED.search("Holding the expert (evening)")
     assert not DATED.search("Evaluation") and not DATED.search("GPU budget: 100,000 steps")
+    assert not DATED.search("Restart the session after installing") and not DATED.search("What you build today")
     for text in ("(issue 12)", "issues 9 and 12", "see #12", "PR 3"):
         assert TICKET.search(text), text
-    for text in ("jupyter/nbclient#312", "color '#1f77b4'", "[Steering](BENCHMARKS.md#steering)", "&#8203;", "issue a warning"):
+    for text in ("jupyter/nbclient#312", "color '#1f77b4'", 'color="#333333"', "[Steering](BENCHMARKS.md#steering)", "&#8203;", "issue a warning"):
         assert not TICKET.search(text), text
     for text in ('"/work/wt/_exp4/bc"', "at /home/me/x", "'/tmp/pytest-of-root/x'", "C:\\Users\\me"):
         assert MACHINE_PATH.search(text), text
