@@ -21,7 +21,7 @@ DATED = re.compile(
     re.IGNORECASE,
 )
 # An internal ticket: "issue 12", "issues 9 and 12", "PR 3", "#12" (not "nbclient#312", a colour "#333333" or an anchor).
-TICKET = re.compile(r"\b(?:issues?|tickets?|PRs?|pull requests?)\s+#?\d+|(?<![\w/.&#'"-])#\d{1,5}\b", re.IGNORECASE)
+TICKET = re.compile(r"""\b(?:issues?|tickets?|PRs?|pull requests?)\s+#?\d+|(?<![\w/.&#'"-])#\d{1,5}\b""", re.IGNORECASE)
 # A path of the machine a file was written on (system paths like /usr/bin are allowed in docs).
 MACHINE_PATH = re.compile(r"(?<![\w.~$-])/(?:work|root|home|tmp|Users|mnt|opt)/|\b[A-Z]:\\(?:Users|work)\\")
 HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
