@@ -17,7 +17,8 @@ from pathlib import Path
 from benchmarks.machine import machine_info
 from benchmarks.results_file import write_results
 from dt_tutorial.bc import bc_train_config, plot_achieved_vs_target, train_bc
-from dt_tutorial.data import Trajectories, load_episodes
+from dt_tutorial.data import Trajectories
+from dt_tutorial.sources import load_episodes
 from dt_tutorial.model import count_parameters
 from dt_tutorial.rollout import evaluate
 from dt_tutorial.train import get_config, train

@@ -24,8 +24,9 @@ import torch
 from transformers import TrainerCallback
 
 from benchmarks.results_file import write_results
-from dt_tutorial.collect import BUNDLED_ENV_ID
-from dt_tutorial.data import Trajectories, load_episodes
+from dt_tutorial.sources.collect import BUNDLED_ENV_ID
+from dt_tutorial.data import Trajectories
+from dt_tutorial.sources import load_episodes
 from dt_tutorial.precision import resolve_precision
 from dt_tutorial.rollout import evaluate
 from dt_tutorial.train import get_config, make_trainer, training_device

@@ -18,7 +18,7 @@ case ${1:-} in
     { nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv; nproc; python3 -c "import torch, transformers, accelerate
 print('torch', torch.__version__, 'cuda', torch.cuda.is_available(), 'transformers', transformers.__version__, 'accelerate', accelerate.__version__)"; } 2>&1 | tee -a "$RUN/log"
     phase "data"
-    python3 -c "from dt_tutorial.data import load_episodes; print(load_episodes('bundled-expert'))" 2>&1 | tail -3 | tee -a "$RUN/log"
+    python3 -c "from dt_tutorial.sources import load_episodes; print(load_episodes('bundled-expert'))" 2>&1 | tail -3 | tee -a "$RUN/log"
     phase "CUDA tests"
     timeout 240 python3 -m pytest tests/test_precision.py tests/test_inference.py tests/test_train.py tests/test_rollout.py -q -rs \
       -p no:cacheprovider > "$RUN/tests.log" 2>&1; tail -15 "$RUN/tests.log" | tee -a "$RUN/log"

@@ -23,7 +23,7 @@ print('torch', torch.__version__, 'cuda', torch.cuda.is_available(), 'bf16', tor
 print('transformers', transformers.__version__, 'gymnasium', gymnasium.__version__, 'mujoco', mujoco.__version__, 'datasets', datasets.__version__)"; } 2>&1 | tee -a "$OUT/log" || exit 1
 
 phase "data: the bundled expert episodes (collected once, ~1 min)" | tee -a "$OUT/log"
-python3 -c "from dt_tutorial.data import load_episodes; print(load_episodes('${BUDGET_DATASET:-bundled-expert}'))" 2>&1 | tail -3 | tee -a "$OUT/log" || status=1
+python3 -c "from dt_tutorial.sources import load_episodes; print(load_episodes('${BUDGET_DATASET:-bundled-expert}'))" 2>&1 | tail -3 | tee -a "$OUT/log" || status=1
 
 VARIANTS=${VARIANTS:-"fp32 auto auto:reduce-overhead auto:default"}
 phase "budget: 100,000-step schedule, tutorial preset, variants $VARIANTS, each stopped after ${VARIANT_SECONDS:-25} s" | tee -a "$OUT/log"

@@ -24,8 +24,9 @@ from pathlib import Path
 import numpy as np
 
 import dt_tutorial
-from dt_tutorial.collect import cache_dir
-from dt_tutorial.data import Trajectories, load_episodes
+from dt_tutorial.sources.collect import cache_dir
+from dt_tutorial.data import Trajectories
+from dt_tutorial.sources import load_episodes
 
 PEER_PACKAGES = ("d3rlpy==2.8.1", "gymnasium==1.0.0")
 WORKER = Path(__file__).with_name("peer_d3rlpy_worker.py")

@@ -24,8 +24,8 @@ from scipy.stats import spearmanr
 
 from benchmarks.machine import machine_info
 from benchmarks.results_file import write_results
-from dt_tutorial.collect import BUNDLED, BUNDLED_ENV_ID, EXPERT, bundled_dataset, collect_episodes
-from dt_tutorial.policies import Actor
+from dt_tutorial.sources.collect import BUNDLED, BUNDLED_ENV_ID, EXPERT, bundled_dataset, collect_episodes
+from dt_tutorial.sources.policies import Actor
 from dt_tutorial.data import Trajectories
 from dt_tutorial.rollout import evaluate
 from dt_tutorial.train import get_config, train

@@ -25,9 +25,9 @@ import numpy as np
 
 from benchmarks.machine import machine_info
 from benchmarks.results_file import write_results
-from dt_tutorial.collect import EXPERT, GRADED, MULTI_SKILL, RANDOM, SIX_AGENTS, TARGET_SPEEDS, Recipe, recipe_dataset
+from dt_tutorial.sources.collect import EXPERT, GRADED, MULTI_SKILL, RANDOM, SIX_AGENTS, TARGET_SPEEDS, Recipe, recipe_dataset
 from dt_tutorial.data import Trajectories
-from dt_tutorial.policies import SHIPPED
+from dt_tutorial.sources.policies import SHIPPED
 from dt_tutorial.rollout import conditioning_summary, return_conditioning
 from dt_tutorial.train import get_config, train
 

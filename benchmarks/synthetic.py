@@ -15,8 +15,8 @@ import datasets
 import numpy as np
 import pyarrow as pa
 
-from dt_tutorial.collect import cache_dir
-from dt_tutorial.data import EPISODE_FEATURES
+from dt_tutorial.sources.collect import cache_dir
+from dt_tutorial.schema import EPISODE_FEATURES
 
 STATE_DIM, ACT_DIM = 17, 6  # HalfCheetah
 

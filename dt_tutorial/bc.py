@@ -23,6 +23,7 @@ import torch
 from transformers import PretrainedConfig, PreTrainedModel
 
 from dt_tutorial.data import Trajectories
+from dt_tutorial.defaults import MAX_EP_LEN, RETURN_SCALE
 from dt_tutorial.errors import UserError
 from dt_tutorial.model import make_config
 from dt_tutorial.train import TrainConfig, TrainResult, get_config, train
@@ -75,8 +76,8 @@ class BCPolicy(PreTrainedModel):
         return {"loss": loss}
 
 
-def make_bc_config(trajectories: Trajectories, hidden_sizes=(256, 256), *, scale: float = 1000.0,
-                   max_ep_len: int = 1000, env_id: str | None = None) -> BCConfig:
+def make_bc_config(trajectories: Trajectories, hidden_sizes=(256, 256), *, scale: float = RETURN_SCALE,
+                   max_ep_len: int = MAX_EP_LEN, env_id: str | None = None) -> BCConfig:
     """A BC config sized from the data, with the same normalisation and provenance fields as the DT's."""
     data_config = make_config(trajectories, context_length=1, scale=scale, max_ep_len=max_ep_len, env_id=env_id)
     return BCConfig(hidden_sizes=hidden_sizes, **{key: getattr(data_config, key) for key in DATA_KEYS})

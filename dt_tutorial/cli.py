@@ -10,12 +10,12 @@ import sys
 import time
 from pathlib import Path
 
+from dt_tutorial.defaults import ATTENTIONS, DEVICES, PRECISION, PRECISIONS, PRESET_NAMES, TARGET_RETURN
 from dt_tutorial.errors import UserError
 
 # The demo's achieved-vs-target sweep (with --target added) and the side-by-side video targets.mp4.
 DEMO_TARGETS = (1500, 3000, 4500, 6000, 7500, 9000, 10500, 12000)
 DEMO_VIDEO_TARGETS = (2000, 6000, 12000)
-PRECISIONS = ("auto", "fp32", "bf16", "fp16")  # precision.PRECISIONS, without importing torch for --help
 
 
 class _Parser(argparse.ArgumentParser):
@@ -43,7 +43,7 @@ def _is_main_process() -> bool:
 def _add_training_args(p: argparse.ArgumentParser, preset: str) -> None:
     p.add_argument("--dataset", default="bundled", help="'bundled' (multi-skill, offline), 'bundled-expert', a hub config like halfcheetah-expert-v2, "
                    "minari:<dataset id> (e.g. minari:mujoco/halfcheetah/expert-v0; needs the [minari] extra), or a local path")
-    p.add_argument("--preset", default=preset, choices=["tutorial", "demo", "tiny"], help=f"training settings to start from (default {preset})")
+    p.add_argument("--preset", default=preset, choices=PRESET_NAMES, help=f"training settings to start from (default {preset})")
     p.add_argument("--epochs", type=float, help="passes over the episodes (tutorial: 120)")
     p.add_argument("--max-steps", type=_positive_int, help="optimizer steps; overrides --epochs")
     p.add_argument("--save-steps", type=_positive_int, help="checkpoint every this many steps, for --resume")
@@ -57,10 +57,10 @@ def _add_training_args(p: argparse.ArgumentParser, preset: str) -> None:
     p.add_argument("--return-pace", action=argparse.BooleanOptionalAction, default=None,
                    help="feed the return-to-go as a pace, the rate still needed (demo), or as the paper's sum (--no-return-pace, tutorial)")
     p.add_argument("--seed", type=int)
-    p.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"])
+    p.add_argument("--device", choices=DEVICES)
     p.add_argument("--precision", choices=PRECISIONS,
                    help="auto: bf16 where the CPU/GPU has it, fp16 on older CUDA GPUs, else fp32")
-    p.add_argument("--attention", choices=["auto", "eager", "sdpa"],
+    p.add_argument("--attention", choices=ATTENTIONS,
                    help="auto: eager on a CPU (its fused sdpa kernel trains this short sequence slower), the model's default (sdpa) on GPUs")
     p.add_argument("--compile", choices=["default", "reduce-overhead"],
                    help="torch.compile the model (reduce-overhead: also CUDA graphs); pays off on GPUs, after a minute of compiling")
@@ -83,21 +83,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", required=True, help="a run folder saved by train, or a hub model id (e.g. edbeeching/decision-transformer-gym-halfcheetah-expert)")
     p.add_argument("--stats-from", help="dataset to compute a plain DecisionTransformerModel checkpoint's state mean/std from "
                    "(as --dataset; default for the hub's edbeeching checkpoints: the dataset they were trained on)")
-    p.add_argument("--target", type=float, default=12000.0, help="target return to condition on (default 12000)")
+    p.add_argument("--target", type=float, default=TARGET_RETURN, help=f"target return to condition on (default {TARGET_RETURN:.0f})")
     p.add_argument("--episodes", type=_positive_int, default=10)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--env", help="gymnasium env id; default: the one saved with the model")
     p.add_argument("--max-steps", type=_positive_int, help="cap on episode length (default: the env's limit)")
     p.add_argument("--video", help="also render one episode to this .mp4 or .gif")
     p.add_argument("--device", default=None, help="torch device for the model (default: cpu)")
-    p.add_argument("--precision", choices=PRECISIONS, default="auto",
+    p.add_argument("--precision", choices=PRECISIONS, default=PRECISION,
                    help="compute precision of the model's forward passes (auto: bf16 where the CPU/GPU has it)")
     p.add_argument("--no-progress", action="store_true")
 
     p = sub.add_parser("demo", help="the whole tutorial in one go: train on bundled data, evaluate, write video and plots")
     _add_training_args(p, preset="demo")
     p.add_argument("--output", default="outputs/demo", help="folder for the model, video, plots and results")
-    p.add_argument("--target", type=float, default=12000.0)
+    p.add_argument("--target", type=float, default=TARGET_RETURN, help=f"target return of the evaluation (default {TARGET_RETURN:.0f})")
     p.add_argument("--episodes", type=_positive_int, default=10, help="evaluation episodes")
     p.add_argument("--eval-steps", type=_positive_int, help="cap on evaluation episode length (default: the env's limit)")
     p.add_argument("--video-steps", type=_positive_int, default=400, help="steps of the rendered episode (20 per second of video)")
@@ -127,7 +127,8 @@ def _train_config(args):
 
 
 def _train(args):
-    from dt_tutorial.data import Trajectories, load_episodes, source_name
+    from dt_tutorial.data import Trajectories
+    from dt_tutorial.sources import load_episodes, source_name
     from dt_tutorial.plots import plot_loss
     from dt_tutorial.train import steps_per_epoch, train
 
@@ -194,7 +195,7 @@ def _demo(args):
     # One batch: every target of the sweep (and --target) x --episodes episodes, the same start states for each.
     targets = sorted(set(DEMO_TARGETS) | {args.target})
     curve = return_conditioning(model, targets, n_episodes=args.episodes, max_steps=args.eval_steps,
-                                precision=args.precision or "auto",  # the training's choice, on the same device
+                                precision=args.precision or PRECISION,  # the training's choice, on the same device
                                 progress=not args.no_progress)
     result = curve[targets.index(args.target)]
     print(result.summary())
@@ -229,9 +230,9 @@ def _demo(args):
 
 
 def _collect(args):
-    from dt_tutorial.collect import collect_episodes
+    from dt_tutorial.sources.collect import collect_episodes
     from dt_tutorial.data import Trajectories
-    from dt_tutorial.policies import load_policy
+    from dt_tutorial.sources.policies import load_policy
     from dt_tutorial.quiet import datasets_progress
 
     policy = load_policy(args.policy, deterministic=args.deterministic, seed=args.seed)

@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 from dt_tutorial.data import Trajectories
+from dt_tutorial.defaults import CONTEXT_LENGTH, MAX_EP_LEN, RETURN_SCALE
 from dt_tutorial.errors import UserError
 
 PAD_ACTION = -10.0
@@ -33,7 +34,7 @@ class DecisionTransformerGymDataCollator:
 
     return_tensors = "pt"
 
-    def __init__(self, dataset, max_len: int = 20, scale: float = 1000.0, max_ep_len: int = 1000, seed=None,
+    def __init__(self, dataset, max_len: int = CONTEXT_LENGTH, scale: float = RETURN_SCALE, max_ep_len: int = MAX_EP_LEN, seed=None,
                  batch_size: int | None = None):
         self.trajectories = dataset if isinstance(dataset, Trajectories) else Trajectories.from_dataset(dataset)
         data = self.trajectories

@@ -32,7 +32,7 @@ def env_family(name: str) -> str | None:
 def env_id_for(dataset_name: str) -> str | None:
     """The gymnasium env id matching a dataset name (a Minari dataset's own metadata), or None when it does not tell."""
     if dataset_name.startswith("minari:"):
-        from dt_tutorial.minari_data import minari_env_id
+        from dt_tutorial.sources.minari import minari_env_id
 
         return minari_env_id(dataset_name.removeprefix("minari:"))
     family = env_family(dataset_name)

@@ -13,10 +13,12 @@ import numpy as np
 import torch
 from transformers import DecisionTransformerConfig, DecisionTransformerModel
 
-from dt_tutorial.data import Trajectories, load_episodes, source_name
+from dt_tutorial.data import Trajectories
+from dt_tutorial.sources import load_episodes, source_name
+from dt_tutorial.defaults import CONTEXT_LENGTH, MAX_EP_LEN, RETURN_SCALE
 from dt_tutorial.errors import UserError
 from dt_tutorial.inference import last_action, supports_last_action
-from dt_tutorial.pretrained import DEFAULT_CONTEXT_LENGTH, DEFAULT_SCALE, checkpoint_sources
+from dt_tutorial.pretrained import checkpoint_sources
 
 N_RETURN_QUANTILES = 101  # percentiles 0, 1, ..., 100
 INFERENCE_KEYS = ("state_mean", "state_std", "scale", "context_length", "env_id", "dataset_name")
@@ -94,9 +96,9 @@ def conditioned(config, inputs: dict) -> dict:
 def make_config(
     trajectories: Trajectories,
     *,
-    context_length: int = 20,
-    scale: float = 1000.0,
-    max_ep_len: int = 1000,
+    context_length: int = CONTEXT_LENGTH,
+    scale: float = RETURN_SCALE,
+    max_ep_len: int = MAX_EP_LEN,
     env_id: str | None = None,
     **model_kwargs,
 ) -> DecisionTransformerConfig:
@@ -174,8 +176,8 @@ def _attach_stats_from(config, run_dir, stats_from: str | None, missing: str) ->
         )
     source = stats_from or inferred[0]
     data = Trajectories.from_dataset(load_episodes(source), name=source_name(source))
-    context_length = getattr(config, "context_length", None) or DEFAULT_CONTEXT_LENGTH
-    attach_data_stats(config, data, context_length=context_length, scale=getattr(config, "scale", None) or DEFAULT_SCALE,
+    context_length = getattr(config, "context_length", None) or CONTEXT_LENGTH
+    attach_data_stats(config, data, context_length=context_length, scale=getattr(config, "scale", None) or RETURN_SCALE,
                       env_id=data.env_id or (inferred[1] if inferred else None))
 
 

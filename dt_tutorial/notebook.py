@@ -56,7 +56,7 @@ def tutorial_choice(blog_settings: bool, fast: bool) -> tuple[str, bool, str]:
 
 def accepted_names(name: str, use_hub: bool) -> set[str]:
     """The `Trajectories.name`s that `load_tutorial_dataset(name, ..., use_hub=use_hub)` can give."""
-    from dt_tutorial.collect import BUNDLED
+    from dt_tutorial.sources.collect import BUNDLED
 
     return {BUNDLED[name][0]} | ({HUB_CONFIG} if use_hub and name == "bundled-expert" else set())
 
@@ -64,8 +64,8 @@ def accepted_names(name: str, use_hub: bool) -> set[str]:
 def load_tutorial_dataset(name: str, n_episodes: int, *, use_hub: bool = False):
     """(episodes, dataset name): `n_episodes` of the bundled dataset `name` (generated on first use, then cached);
     for `bundled-expert` with `use_hub`, the hub's `halfcheetah-expert-v2` when reachable. Prints which and why."""
-    from dt_tutorial.collect import BUNDLED, bundled_dataset
-    from dt_tutorial.data import load_episodes
+    from dt_tutorial.sources.collect import BUNDLED, bundled_dataset
+    from dt_tutorial.sources import load_episodes
     from dt_tutorial.errors import UserError
 
     if use_hub and name == "bundled-expert":

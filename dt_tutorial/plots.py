@@ -47,10 +47,14 @@ def plot_window(batch: dict, row: int = 0, dims: tuple[int, ...] = (0, 1, 8), pa
     return _finish(fig, path)
 
 
+def loss_curve(history: list[dict]) -> tuple[np.ndarray, np.ndarray]:
+    """(steps, losses) from a run's loss history."""
+    points = [(h["step"], h["loss"]) for h in history if "loss" in h]
+    return np.array([p[0] for p in points]), np.array([p[1] for p in points])
+
+
 def plot_loss(history: list[dict], path=None, title: str = "training loss"):
     """The action MSE against optimizer steps, from a run's loss history."""
-    from dt_tutorial.train import loss_curve
-
     steps, losses = loss_curve(history)
     fig, ax = plt.subplots(figsize=(7, 3.5))
     ax.plot(steps, losses, marker=".")

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import torch
 
+from dt_tutorial.defaults import PRECISIONS
 from dt_tutorial.errors import UserError
 
-PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 _DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 _CPU_BF16_FLAGS = {"avx512_bf16", "amx_bf16"}  # /proc/cpuinfo flags of native bf16 arithmetic (x86)
 

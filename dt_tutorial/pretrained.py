@@ -21,9 +21,8 @@ HUB_CHECKPOINTS = {
     for env in ENV_IDS
     for quality in QUALITIES
 }
-# The hub checkpoints were trained with the blog's defaults, which their config.json does not record.
-DEFAULT_CONTEXT_LENGTH = 20
-DEFAULT_SCALE = 1000.0
+# The hub checkpoints were trained with the blog's defaults (`defaults.CONTEXT_LENGTH`, `RETURN_SCALE`), which their
+# config.json does not record: `model.load_model` fills those in.
 
 _NAME = re.compile(r"(halfcheetah|hopper|walker2d)-(medium-replay|medium|expert)", re.IGNORECASE)
 

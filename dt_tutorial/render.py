@@ -13,6 +13,7 @@ import sys
 
 import numpy as np
 
+from dt_tutorial.defaults import RENDER_SIZE
 from dt_tutorial.envs import make_env
 from dt_tutorial.errors import UserError
 
@@ -41,7 +42,7 @@ FLOOR_SCALE = 50
 SHADOW_MAP_SIZE = 1024  # MuJoCo's default 4096² shadow map makes CPU rendering ~2.5x slower, for no visible gain here
 
 
-def make_render_env(env_id: str, width: int = 320, height: int = 240):
+def make_render_env(env_id: str, width: int = RENDER_SIZE[0], height: int = RENDER_SIZE[1]):
     """An env that renders RGB frames of `width` x `height`."""
     # "track" follows the body (gymnasium's locomotion XMLs all have it); gymnasium 1.4's default free camera
     # stays where the episode started, so a running cheetah leaves the picture within a second.

@@ -22,6 +22,7 @@ import torch
 from tqdm.auto import tqdm
 
 from dt_tutorial.collator import PAD_ACTION
+from dt_tutorial.defaults import RENDER_SIZE, TARGET_RETURN
 from dt_tutorial.envs import d4rl_score, make_env
 from dt_tutorial.errors import UserError
 from dt_tutorial.model import state_normalisation
@@ -67,13 +68,13 @@ def resolve_env_id(model, env_id: str | None) -> str:
 def evaluate(
     policy,
     env_id: str | None = None,
-    target_return: float | Sequence[float] = 12000.0,
+    target_return: float | Sequence[float] = TARGET_RETURN,
     n_episodes: int = 10,
     seed: int = 0,
     *,
     max_steps: int | None = None,
     capture_video: bool = False,
-    render_size: tuple[int, int] = (320, 240),
+    render_size: tuple[int, int] = RENDER_SIZE,
     device: str | torch.device | None = None,
     precision: str = "fp32",
     progress: bool = True,

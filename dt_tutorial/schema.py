@@ -1,6 +1,10 @@
 """The offline-RL episode schema every source is converted to: one row per episode (the hub dataset's layout)."""
 
+from __future__ import annotations
+
 import datasets
+
+from dt_tutorial.errors import UserError
 
 COLUMNS = ("observations", "actions", "rewards", "dones")
 
@@ -12,3 +16,13 @@ EPISODE_FEATURES = datasets.Features(
         "dones": datasets.List(datasets.Value("bool")),  # [T], True only on a real termination
     }
 )
+
+
+def check_columns(ds: datasets.Dataset, where: str) -> datasets.Dataset:
+    """`ds` with D4RL's 'terminals' named 'dones'; a one-line UserError naming `where` if a column is missing."""
+    if "dones" not in ds.column_names and "terminals" in ds.column_names:
+        ds = ds.rename_column("terminals", "dones")
+    missing = [c for c in COLUMNS if c not in ds.column_names]
+    if missing:
+        raise UserError(f"{where} lacks column(s) {', '.join(missing)}; one row per episode with {', '.join(COLUMNS)} is needed")
+    return ds

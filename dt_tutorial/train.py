@@ -13,7 +13,6 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import torch
 import transformers
 from transformers import Trainer, TrainerCallback, TrainingArguments
@@ -21,14 +20,13 @@ from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
 from dt_tutorial.collator import DecisionTransformerGymDataCollator
 from dt_tutorial.data import Trajectories
+from dt_tutorial.defaults import ATTENTIONS, COMPILE_MODES, CONTEXT_LENGTH, DEVICES, MAX_EP_LEN, PRECISION, RETURN_SCALE
 from dt_tutorial.errors import UserError
 from dt_tutorial.model import TrainableDT, make_config
 from dt_tutorial.precision import resolve_precision
 from dt_tutorial.quiet import silence_library_noise
 
 HISTORY_FILE = "loss_history.json"
-ATTENTIONS = ("auto", "eager", "sdpa")
-COMPILE_MODES = (None, "default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
 COLLATOR_RNG_FILE = "collator_rng-rank{rank}.json"  # one per process, in each checkpoint
 
 
@@ -51,11 +49,11 @@ class TrainConfig:
     optim: str = "adamw_torch"
     """transformers optimizer name; on a CUDA GPU 'adamw_torch' runs as 'adamw_torch_fused' (the same update in one kernel)."""
     max_grad_norm: float = 0.25
-    context_length: int = 20
+    context_length: int = CONTEXT_LENGTH
     """K: time steps per window (the tutorial's `max_len`)."""
-    scale: float = 1000.0
+    scale: float = RETURN_SCALE
     """Returns-to-go are divided by this."""
-    max_ep_len: int = 1000
+    max_ep_len: int = MAX_EP_LEN
     """Timestep embeddings cover 0..max_ep_len-1; later steps are clipped."""
     return_pace: bool = False
     """Feed the return-to-go as a pace, RTG_t * H / (H - t) with H = max_ep_len (`model.return_pace`), instead of as a
@@ -66,11 +64,11 @@ class TrainConfig:
     n_head: int = 1
     dropout: float = 0.1
     seed: int = 42
-    device: str = "auto"
+    device: str = DEVICES[0]
     """'auto' (GPU if there is one), 'cpu', 'cuda' or 'mps'."""
-    precision: str = "auto"
+    precision: str = PRECISION
     """'auto' (bf16 where the hardware has it, fp16 on older CUDA GPUs, else fp32), 'fp32', 'bf16' or 'fp16'."""
-    attention: str = "auto"
+    attention: str = ATTENTIONS[0]
     """How the model computes attention in training: 'eager' (matmul, softmax, matmul), 'sdpa' (torch's fused
     kernel) or 'auto': eager on a CPU, where the fused kernel's backward is slow at this short sequence (60 tokens:
     1.06-1.43x more steps/s in bf16 on a 2-core EPYC, BENCHMARKS.md), the model's default elsewhere (sdpa, or eager with
@@ -114,7 +112,7 @@ def check_config(config: TrainConfig) -> None:
     from transformers.trainer_utils import SchedulerType
 
     problems = [
-        (config.device not in ("auto", "cpu", "cuda", "mps"), f"device must be auto, cpu, cuda or mps, not {config.device!r}"),
+        (config.device not in DEVICES, f"device must be one of {', '.join(DEVICES)}, not {config.device!r}"),
         (config.device == "cuda" and not torch.cuda.is_available(), "device 'cuda' asked for but torch sees no CUDA GPU; use --device cpu or auto"),
         (config.device == "mps" and not torch.backends.mps.is_available(), "device 'mps' asked for but this torch has no Apple GPU; use --device cpu or auto"),
         (config.max_steps <= 0 and config.epochs <= 0, "give a positive number of epochs or max_steps"),
@@ -341,8 +339,3 @@ def train(
         (output_dir / "train_config.json").write_text(json.dumps(dataclasses.asdict(config), indent=1))
     return TrainResult(model=trainer.model, trainer=trainer, history=history, output_dir=output_dir)
 
-
-def loss_curve(history: list[dict]) -> tuple[np.ndarray, np.ndarray]:
-    """(steps, losses) from a run's loss history."""
-    points = [(h["step"], h["loss"]) for h in history if "loss" in h]
-    return np.array([p[0] for p in points]), np.array([p[1] for p in points])

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from dt_tutorial.defaults import FPS, RENDER_SIZE, TARGET_RETURN
 from dt_tutorial.errors import UserError
 from dt_tutorial.rollout import evaluate
 
@@ -19,7 +20,7 @@ def check_video_path(path: str | Path) -> None:
         raise UserError(f"video path must end in .mp4 or .gif, not {Path(path).name!r}")
 
 
-def write_video(frames: list[np.ndarray], path: str | Path, fps: int = 20) -> Path:
+def write_video(frames: list[np.ndarray], path: str | Path, fps: int = FPS) -> Path:
     """Write RGB frames [height, width, 3] as .mp4 (H.264 via imageio-ffmpeg) or .gif."""
     import imageio.v2 as imageio
 
@@ -55,8 +56,8 @@ def show_video(path: str | Path, width: int = 480):
     return HTML(f'<video width="{width}" controls autoplay loop muted><source src="data:video/mp4;base64,{data}" type="video/mp4"></video>')
 
 
-def record_video(model, path: str | Path, target_return: float = 12000.0, seed: int = 0, *, env_id: str | None = None,
-                 max_steps: int | None = None, render_size: tuple[int, int] = (320, 240), fps: int = 20,
+def record_video(model, path: str | Path, target_return: float = TARGET_RETURN, seed: int = 0, *, env_id: str | None = None,
+                 max_steps: int | None = None, render_size: tuple[int, int] = RENDER_SIZE, fps: int = FPS,
                  device: str | None = None, progress: bool = True):
     """Run one episode at `target_return` (in `env_id`, default the model's), write its video to `path`; returns the EvalResult."""
     result = evaluate(model, env_id, target_return, n_episodes=1, seed=seed, max_steps=max_steps,
@@ -66,7 +67,7 @@ def record_video(model, path: str | Path, target_return: float = 12000.0, seed: 
 
 
 def record_targets_video(policy, targets, path: str | Path, seed: int = 0, *, env_id: str | None = None,
-                         max_steps: int | None = None, render_size: tuple[int, int] = (320, 240), fps: int = 20,
+                         max_steps: int | None = None, render_size: tuple[int, int] = RENDER_SIZE, fps: int = FPS,
                          progress: bool = True):
     """One episode per target, all in one batch, written as ONE video whose frame shows the episodes side by side
     (a grid beyond 4), each panel labelled with its target and the return so far; returns the EvalResults."""

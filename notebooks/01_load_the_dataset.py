@@ -266,7 +266,7 @@ plt.show()
 
 # %%
 if TRY_OTHER_SOURCES:
-    from dt_tutorial.data import load_episodes
+    from dt_tutorial.sources import load_episodes
     from dt_tutorial.model import load_model
     from dt_tutorial.rollout import evaluate
 

@@ -188,7 +188,7 @@ plt.show()
 import datasets
 
 from dt_tutorial.collator import DecisionTransformerGymDataCollator
-from dt_tutorial.data import EPISODE_FEATURES
+from dt_tutorial.schema import EPISODE_FEATURES
 
 cut_lengths = [100, 300, 600, 1000]
 uneven = datasets.Dataset.from_dict(

@@ -9,7 +9,7 @@ Reads `<algo>-HalfCheetah-v3.zip` (+ `.vecnormalize.pkl` where the agent normali
 import sys
 from pathlib import Path
 
-from dt_tutorial.policies import SHIPPED, Actor, shipped_path
+from dt_tutorial.sources.policies import SHIPPED, Actor, shipped_path
 
 if __name__ == "__main__":
     experts, assets = Path(sys.argv[1]), Path(sys.argv[2])

@@ -16,9 +16,10 @@ import datasets
 import numpy as np
 import pytest
 
-from dt_tutorial.collect import collect_episodes
-from dt_tutorial.policies import Actor
-from dt_tutorial.data import EPISODE_FEATURES, Trajectories
+from dt_tutorial.sources.collect import collect_episodes
+from dt_tutorial.sources.policies import Actor
+from dt_tutorial.data import Trajectories
+from dt_tutorial.schema import EPISODE_FEATURES
 from dt_tutorial.errors import UserError
 
 

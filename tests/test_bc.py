@@ -10,7 +10,8 @@ from _helpers import one_thread  # noqa: F401 (fixture)
 from conftest import raises_one_line
 
 from dt_tutorial.bc import BCPolicy, bc_train_config, load_bc, top_episodes, train_bc
-from dt_tutorial.data import EPISODE_FEATURES, Trajectories
+from dt_tutorial.data import Trajectories
+from dt_tutorial.schema import EPISODE_FEATURES
 from dt_tutorial.rollout import evaluate
 from dt_tutorial.video import read_video, record_video
 

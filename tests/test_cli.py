@@ -12,7 +12,7 @@ import json
 import pytest
 from _helpers import assert_ok, assert_user_error, one_thread, run_cli  # noqa: F401 (fixture)
 
-from dt_tutorial.cli import main
+from dt_tutorial.cli import build_parser, main
 from dt_tutorial.video import read_video
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -142,11 +142,13 @@ def test_demo_end_to_end(tmp_path):
     assert results["video_return"] == results["targets_video_returns"]["12000.0"]  # cheetah.mp4: the 12000 panel's episode
 
 
-def test_the_clis_precision_choices_are_the_precision_modules():
-    from dt_tutorial.cli import PRECISIONS
-    from dt_tutorial.precision import PRECISIONS as MODULE_PRECISIONS
+def test_the_presets_are_the_ones_the_cli_offers():
+    from dt_tutorial.defaults import PRESET_NAMES
+    from dt_tutorial.train import PRESETS
 
-    assert PRECISIONS == MODULE_PRECISIONS
+    assert tuple(PRESETS) == PRESET_NAMES
+    for name in PRESET_NAMES:
+        assert build_parser().parse_args(["train", "--preset", name]).preset == name
 
 
 @pytest.mark.parametrize("flags, pace, dropout", [([], True, 0.0), (["--no-return-pace", "--dropout", "0.1"], False, 0.1)])
@@ -159,7 +161,7 @@ def test_return_pace_and_dropout_flags_reach_the_training_config(flags, pace, dr
 
 def test_the_attention_flag_reaches_the_training_config():
     from dt_tutorial.cli import _train_config, build_parser
-    from dt_tutorial.train import ATTENTIONS
+    from dt_tutorial.defaults import ATTENTIONS
 
     for attention in ATTENTIONS:  # the flag offers exactly the choices TrainConfig accepts
         assert _train_config(build_parser().parse_args(["train", "--attention", attention])).attention == attention

@@ -1,4 +1,4 @@
-"""collect.py: episode collection, multi-agent recipes and the cached bundled datasets."""
+"""sources/collect.py: episode collection, multi-agent recipes and the cached bundled datasets."""
 
 from __future__ import annotations
 
@@ -8,11 +8,13 @@ import numpy as np
 import pytest
 
 from conftest import random_policy, raises_one_line
-from dt_tutorial.collect import (BUNDLED, CHUNK_EPISODES, MULTI_SKILL, X_VELOCITY, Recipe, bundled_dataset, cache_dir, collect_episodes,
+from dt_tutorial.sources.collect import (BUNDLED, CHUNK_EPISODES, MULTI_SKILL, X_VELOCITY, Recipe, bundled_dataset, cache_dir, collect_episodes,
                                  collect_recipe, speed_controlled)
-from dt_tutorial.data import EPISODE_FEATURES, Trajectories, load_episodes
+from dt_tutorial.data import Trajectories
+from dt_tutorial.schema import EPISODE_FEATURES
+from dt_tutorial.sources import load_episodes
 from dt_tutorial.envs import make_env
-from dt_tutorial.policies import Actor
+from dt_tutorial.sources.policies import Actor
 
 def test_collected_episodes_have_the_hub_schema_in_episode_order(hopper_episodes):
     assert hopper_episodes.features == EPISODE_FEATURES

@@ -1,4 +1,4 @@
-"""data.py: loading from every kind of source, validation, and the flat `Trajectories` form."""
+"""data.py and sources/: loading from every kind of source, validation, and the flat `Trajectories` form."""
 
 from __future__ import annotations
 
@@ -11,15 +11,9 @@ import numpy as np
 import pytest
 
 from conftest import raises_one_line, synthetic_episodes
-from dt_tutorial.data import (
-    HUB_CONFIGS,
-    Trajectories,
-    discount_cumsum,
-    load_episodes,
-    load_hub_episodes,
-    read_parquet_export,
-    returns_to_go,
-)
+from dt_tutorial.data import Trajectories, discount_cumsum, returns_to_go
+from dt_tutorial.sources import load_episodes
+from dt_tutorial.sources.hub import HUB_CONFIGS, load_hub_episodes, read_parquet_export
 from dt_tutorial.errors import UserError
 
 

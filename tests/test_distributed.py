@@ -19,8 +19,9 @@ from safetensors.torch import load_file
 from _helpers import assert_ok, one_thread, subprocess_env  # noqa: F401 (fixture)
 
 from dt_tutorial.collator import DecisionTransformerGymDataCollator
-from dt_tutorial.collect import MULTI_SKILL
-from dt_tutorial.data import Trajectories, load_episodes
+from dt_tutorial.sources.collect import MULTI_SKILL
+from dt_tutorial.data import Trajectories
+from dt_tutorial.sources import load_episodes
 from dt_tutorial.model import load_model
 from dt_tutorial.rollout import evaluate
 

@@ -13,9 +13,11 @@ import huggingface_hub.constants
 import numpy as np
 import pytest
 
-from dt_tutorial.collect import collect_episodes
-from dt_tutorial.policies import Actor
-from dt_tutorial.data import HUB_REPO, PARQUET_REVISION, Trajectories, load_episodes, load_hub_episodes
+from dt_tutorial.sources.collect import collect_episodes
+from dt_tutorial.sources.policies import Actor
+from dt_tutorial.data import Trajectories
+from dt_tutorial.sources import load_episodes
+from dt_tutorial.sources.hub import HUB_REPO, PARQUET_REVISION, load_hub_episodes
 from dt_tutorial.errors import UserError
 
 CONFIG = "halfcheetah-expert-v2"

@@ -1,4 +1,4 @@
-"""minari_data.py: `--dataset minari:<id>`, on a Minari dataset made locally with minari's own API."""
+"""sources/minari.py: `--dataset minari:<id>`, on a Minari dataset made locally with minari's own API."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import pytest
 
 from _helpers import one_thread  # noqa: F401  (fixture)
 from conftest import raises_one_line
-from dt_tutorial.data import Trajectories, load_episodes, source_name
+from dt_tutorial.data import Trajectories
+from dt_tutorial.sources import load_episodes, source_name
 from dt_tutorial.rollout import evaluate
 from dt_tutorial.train import get_config, train
 

@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from dt_tutorial.collect import BUNDLED
+from dt_tutorial.sources.collect import BUNDLED
 from dt_tutorial.notebook import HUB_CONFIG, accepted_names, load_or_train, run_mismatch, tutorial_choice
 from dt_tutorial.train import get_config
 

@@ -1,4 +1,4 @@
-"""policies.py: each shipped numpy actor against its Stable-Baselines3 original, and its skill in the real env."""
+"""sources/policies.py: each shipped numpy actor against its Stable-Baselines3 original, and its skill in the real env."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import torch
 from scipy import stats
 
 from conftest import raises_one_line
-from dt_tutorial.collect import collect_episodes
+from dt_tutorial.sources.collect import collect_episodes
 from dt_tutorial.envs import make_env
-from dt_tutorial.policies import SHIPPED, Actor, load_policy, read_vecnormalize
+from dt_tutorial.sources.policies import SHIPPED, Actor, load_policy, read_vecnormalize
 
 EXPERTS = Path(__file__).resolve().parents[1].parent / "shared" / "experts"  # ../shared from the project root
 needs_experts = pytest.mark.skipif(not EXPERTS.is_dir(), reason=f"no pretrained agents at {EXPERTS} (../shared/experts)")

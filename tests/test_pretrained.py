@@ -15,7 +15,8 @@ from transformers import DecisionTransformerConfig, DecisionTransformerModel
 
 from _helpers import one_thread, run_cli  # noqa: F401  (fixture)
 from conftest import raises_one_line
-from dt_tutorial.data import Trajectories, load_episodes
+from dt_tutorial.data import Trajectories
+from dt_tutorial.sources import load_episodes
 from dt_tutorial.model import TrainableDT, load_model
 from dt_tutorial.pretrained import HUB_CHECKPOINTS, checkpoint_sources
 from dt_tutorial.rollout import evaluate

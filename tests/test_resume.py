@@ -20,7 +20,8 @@ import pytest
 import torch
 from _helpers import assert_ok, one_thread, run_cli, subprocess_env  # noqa: F401 (fixture)
 
-from dt_tutorial.data import Trajectories, load_episodes
+from dt_tutorial.data import Trajectories
+from dt_tutorial.sources import load_episodes
 from dt_tutorial.train import get_config, last_complete_checkpoint, train
 
 pytestmark = pytest.mark.usefixtures("one_thread")

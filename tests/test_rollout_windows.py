@@ -15,7 +15,9 @@ import torch
 from _helpers import cheetah_model, cheetah_run, one_thread  # noqa: F401 (fixtures)
 
 from dt_tutorial.collator import DecisionTransformerGymDataCollator
-from dt_tutorial.data import EPISODE_FEATURES, Trajectories, load_episodes
+from dt_tutorial.data import Trajectories
+from dt_tutorial.schema import EPISODE_FEATURES
+from dt_tutorial.sources import load_episodes
 from dt_tutorial.envs import make_env
 from dt_tutorial.model import conditioned, state_normalisation
 from dt_tutorial.rollout import evaluate, return_conditioning

@@ -75,7 +75,7 @@ def _body_pixels(frame: np.ndarray) -> float:
 
 
 def test_the_camera_follows_the_running_cheetah():
-    from dt_tutorial.policies import Actor
+    from dt_tutorial.sources.policies import Actor
     from dt_tutorial.render import make_render_env
 
     env = make_render_env("HalfCheetah-v5")

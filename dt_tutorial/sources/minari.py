@@ -36,7 +36,7 @@ def open_minari_dataset(dataset_id: str, *, download: bool = True):
 
 def minari_episode_columns(dataset_id: str) -> dict[str, list[np.ndarray]]:
     """Minari dataset `dataset_id` as columns of per-episode arrays: observations [T, state_dim], actions
-    [T, act_dim], rewards [T], dones [T] (`data.load_episodes` makes them a `datasets.Dataset`)."""
+    [T, act_dim], rewards [T], dones [T] (`sources.load_episodes` makes them a `datasets.Dataset`)."""
     dataset = open_minari_dataset(dataset_id)
     columns = {"observations": [], "actions": [], "rewards": [], "dones": []}
     for episode in dataset.iterate_episodes():

@@ -26,7 +26,7 @@ from dt_tutorial.errors import UserError
 
 Policy = Callable[[np.ndarray], np.ndarray]  # [n_envs, state_dim] -> [n_envs, act_dim]
 
-ASSETS = Path(__file__).parent / "assets"
+ASSETS = Path(__file__).parent.parent / "assets"
 SHIPPED = ("tqc", "sac", "ppo", "ars", "a2c", "trpo")  # HalfCheetah agents, best first
 LOG_STD_RANGE = (-20.0, 2.0)  # SB3's clamp of SAC/TQC's state-dependent log std
 ACTIVATIONS = {"relu": lambda x: np.maximum(x, 0.0), "tanh": np.tanh}

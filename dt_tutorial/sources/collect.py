@@ -31,7 +31,7 @@ from tqdm.auto import tqdm
 from dt_tutorial.schema import EPISODE_FEATURES
 from dt_tutorial.envs import make_env
 from dt_tutorial.errors import UserError
-from dt_tutorial.policies import SHIPPED, Actor, Policy
+from dt_tutorial.sources.policies import SHIPPED, Actor, Policy
 from dt_tutorial.quiet import datasets_progress
 
 Driver = Callable[[int, int], int]  # (episode index, step) -> index of the policy that acts

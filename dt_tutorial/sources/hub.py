@@ -1,0 +1,59 @@
+"""The tutorial's hub dataset, `edbeeching/decision_transformer_gym_replay`: its parquet export, the raw pickle as a fallback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import datasets
+
+from dt_tutorial.errors import UserError
+from dt_tutorial.schema import check_columns
+from dt_tutorial.sources.files import read_pickle_episodes
+
+HUB_REPO = "edbeeching/decision_transformer_gym_replay"
+HUB_CONFIGS = tuple(
+    f"{env}-{quality}-v2" for env in ("halfcheetah", "hopper", "walker2d") for quality in ("expert", "medium", "medium-replay")
+)
+# `datasets` >= 4 refuses the repo's loading script; the hub's parquet export of it has no script.
+PARQUET_REVISION = "refs/convert/parquet"
+OFFLINE_CHOICES = "use --dataset bundled or bundled-expert (generated offline by shipped agents), a local path (save_to_disk folder, parquet or .pkl), or a hub copy already in your HF cache"
+
+
+def load_hub_episodes(config: str, *, cache_dir: str | None = None) -> datasets.Dataset:
+    """Download `config` of the hub dataset: its parquet export first, the raw pickle as a fallback.
+
+    Only a failed download (network, auth, offline without a cached copy, no export) falls back; a
+    downloaded file with the wrong schema is a UserError naming it."""
+    from huggingface_hub import errors, hf_hub_download, snapshot_download
+
+    # OSError covers HfHubHTTPError, LocalEntryNotFoundError and OfflineModeIsEnabled; HTTPError the raw
+    # transport errors of huggingface_hub >= 1 (older versions raise requests' errors, which are OSErrors).
+    download_errors = (OSError, errors.EntryNotFoundError, getattr(errors, "HTTPError", OSError))
+    try:
+        root = snapshot_download(
+            HUB_REPO, repo_type="dataset", revision=PARQUET_REVISION, allow_patterns=[f"{config}/*"], cache_dir=cache_dir
+        )
+        if not parquet_export_files(root, config):
+            raise FileNotFoundError(f"the parquet export holds no {config}")
+    except download_errors as parquet_error:  # try the raw file next
+        try:
+            pkl = hf_hub_download(HUB_REPO, f"data/{config}.pkl", repo_type="dataset", cache_dir=cache_dir)
+        except download_errors:
+            reason = str(parquet_error).splitlines()[0] if str(parquet_error) else type(parquet_error).__name__
+            raise UserError(f"cannot download {HUB_REPO} ({config}) from the hub ({reason}); {OFFLINE_CHOICES}") from None
+        return read_pickle_episodes(pkl)
+    return read_parquet_export(root, config)
+
+
+def parquet_export_files(root: str | Path, config: str) -> list[Path]:
+    """`root/<config>/**.parquet` (the layout of the hub's parquet export), the train split's if it has one."""
+    files = sorted(Path(root, config).rglob("*.parquet"))
+    return [f for f in files if "train" in f.relative_to(root).as_posix()] or files
+
+
+def read_parquet_export(root: str | Path, config: str) -> datasets.Dataset:
+    """Read the parquet export of `config` laid out under `root`."""
+    files = parquet_export_files(root, config)
+    if not files:
+        raise UserError(f"no parquet files for {config!r} under {root}")
+    return check_columns(datasets.Dataset.from_parquet([str(f) for f in files]), f"{root}/{config}")
