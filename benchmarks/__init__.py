@@ -5,5 +5,6 @@
 - `speed`: collator, training (each pipeline in its own process: `training`), evaluation, rendering.
 - `quality`: slow learning-quality runs (expert data, mixed-quality data, the demo preset).
 - `machine`: CPU, cores, load, versions, date.
+- `results_file`: results as JSON with repository-relative paths.
 Run `python -m benchmarks --help`.
 """
