@@ -18,4 +18,4 @@ from dt_tutorial.render import choose_gl_backend  # noqa: E402
 
 choose_gl_backend()  # before anything imports mujoco: pick a headless OpenGL backend
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"  # the one place: pyproject.toml reads it; Colab installs its release tag (notebook.RELEASE)

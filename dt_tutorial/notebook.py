@@ -8,13 +8,25 @@ import socket
 import sys
 from pathlib import Path
 
-REPO = "dt-tutorial/dt_tutorial"  # the one place the GitHub repo is named (tests/test_notebook_structure.py checks the badges and install cells)
+from dt_tutorial import __version__
+
+# The one place the GitHub repo and the release are named. The notebooks' badges open the release's notebooks and
+# their install cell installs the release; tests/test_notebook_structure.py checks that badges, cells and README agree.
+REPO = "dt-tutorial/dt_tutorial"
+RELEASE = f"v{__version__}"  # the git tag of this version
 HUB_CONFIG = "halfcheetah-expert-v2"  # the tutorial's dataset
 
 
 def colab_url(notebook: str) -> str:
-    """The 'Open in Colab' link of notebooks/<notebook>."""
-    return f"https://colab.research.google.com/github/{REPO}/blob/main/notebooks/{notebook}"
+    """The 'Open in Colab' link of notebooks/<notebook> at the release."""
+    return f"https://colab.research.google.com/github/{REPO}/blob/{RELEASE}/notebooks/{notebook}"
+
+
+def install_urls() -> tuple[str, str]:
+    """(the install script's download URL, the pip source of the package) at the release: what the notebooks'
+    Colab install cell spells out (it runs before the package is installed, so it cannot import them)."""
+    return (f"https://github.com/{REPO}/raw/{RELEASE}/dt_tutorial/colab_install.py",
+            f"git+https://github.com/{REPO}@{RELEASE}")
 
 
 def device_name() -> str:

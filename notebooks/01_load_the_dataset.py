@@ -1,5 +1,5 @@
 # %% [markdown]
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/dt-tutorial/dt_tutorial/blob/main/notebooks/01_load_the_dataset.ipynb)
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/dt-tutorial/dt_tutorial/blob/v0.2.0/notebooks/01_load_the_dataset.ipynb)
 #
 # # 1 · Offline RL, the Decision Transformer, and the dataset
 #
@@ -14,21 +14,24 @@
 # %% [markdown]
 # ## Setup
 #
-# On Google Colab the next cell installs the `dt_tutorial` package from GitHub, plus the system libraries
-# MuJoCo needs to draw the simulation without a screen (EGL). Anywhere else it does nothing: install the
-# package yourself first (see the README).
+# On Google Colab the next cell installs what the runtime lacks, one line per step with its time (about a minute;
+# it ends with what it installed): the `dt_tutorial` package at its release, with MuJoCo, and the system library
+# MuJoCo draws with when there is no screen (EGL on a GPU runtime, OSMesa on a CPU one). It keeps Colab's own
+# packages as they are, so no restart is needed. Anywhere else it does nothing: install the package yourself first
+# (see the README).
 
 # %%
-# Colab only. The URL spells out REPO from dt_tutorial/notebook.py (this cell runs before the package is installed);
-# tests/test_notebook_structure.py checks that this cell and the badge above agree with it in every notebook.
-import os
-import subprocess
+# Colab only. It spells out REPO and RELEASE from dt_tutorial/notebook.py (it runs before the package is installed);
+# tests/test_notebook_structure.py checks that it and the badge above agree with them in every notebook.
 import sys
 
 if "google.colab" in sys.modules:
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "dt-tutorial @ git+https://github.com/dt-tutorial/dt_tutorial"], check=True)
-    subprocess.run("apt-get update -qq && apt-get install -y -qq libegl1 libosmesa6 > /dev/null", shell=True, check=True)
-    os.environ["MUJOCO_GL"] = "egl"  # headless OpenGL for MuJoCo's renderer
+    from urllib.request import urlretrieve
+
+    urlretrieve("https://github.com/dt-tutorial/dt_tutorial/raw/v0.2.0/dt_tutorial/colab_install.py", "colab_install.py")
+    from colab_install import install
+
+    install("git+https://github.com/dt-tutorial/dt_tutorial@v0.2.0")
 
 # %% [markdown]
 # The versions this notebook runs with, and the device (CPU or GPU) that training will use:

@@ -1,19 +1,21 @@
 """What every tutorial notebook must keep (no kernel, fast): the Colab badge and install cell built from
-`dt_tutorial.notebook.REPO`, the versions cell, one parameters cell holding the single FAST switch, no outputs,
+`dt_tutorial.notebook.REPO` and `RELEASE` (the README's Colab link too), the versions cell, one parameters cell holding the single FAST switch, no outputs,
 and a jupytext `.py` twin in sync with the `.ipynb`. Each failure names the notebook and the rule it broke."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import nbformat
 import pytest
 
-from dt_tutorial.notebook import REPO, colab_url
+from dt_tutorial.notebook import RELEASE, REPO, colab_url, install_urls
 
 jupytext = pytest.importorskip("jupytext", reason="pip install -e '.[test]' (jupytext) to check the notebook pairs")
 
-NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = ROOT / "notebooks"
 PATHS = sorted(NOTEBOOKS.glob("*.ipynb"))
 FAST_LINE = 'FAST = os.environ.get("DT_TUTORIAL_FAST") == "1"'
 
@@ -52,10 +54,27 @@ def test_colab_badge_links_to_this_notebook(path):
 @pytest.mark.parametrize("path", PATHS, ids=lambda p: p.stem)
 def test_install_cell_then_versions_cell(path):
     cells = code_cells(read(path))
-    assert f"git+https://github.com/{REPO}" in cells[0] and '"google.colab" in sys.modules' in cells[0], (
-        f"{path.name}: the first code cell must be the Colab-only install cell of github.com/{REPO}"
+    script, source = install_urls()
+    assert '"google.colab" in sys.modules' in cells[0] and f'urlretrieve("{script}", "colab_install.py")' in cells[0] \
+        and f'install("{source}")' in cells[0], (
+        f"{path.name}: the first code cell must be the Colab-only install cell: download {script} and install {source}"
     )
     assert "show_versions()" in cells[1], f"{path.name}: the second code cell must call show_versions()"
+
+
+def test_install_cell_names_only_the_release():
+    """No other repository, branch or tag: what the badge opens is what the cell installs."""
+    cell = install_cell(read(PATHS[0]))
+    urls = re.findall(r'"((?:git\+)?https://[^"]+)"', cell)
+    assert urls == list(install_urls()), f"the install cell should name exactly {install_urls()}, found {urls}"
+    assert (ROOT / "dt_tutorial" / "colab_install.py").exists(), "the script the install cell downloads is missing"
+
+
+def test_readme_links_the_release_on_colab():
+    readme = (ROOT / "README.md").read_text()
+    assert colab_url(PATHS[0].name) in readme and f"github.com/{REPO}" in readme and RELEASE in readme, (
+        f"README.md must link {colab_url(PATHS[0].name)} and name github.com/{REPO} and {RELEASE}"
+    )
 
 
 def test_install_cells_are_identical():
