@@ -40,7 +40,8 @@ def show_versions() -> None:
     from importlib.metadata import version
 
     print(f"python       {sys.version.split()[0]}")
-    for package in ("torch", "transformers", "datasets", "gymnasium", "mujoco"):
+    print(f"dt_tutorial  {__version__}")
+    for package in ("torch", "transformers", "datasets", "gymnasium", "mujoco", "ipywidgets"):
         print(f"{package:<12} {version(package)}")
     print(f"device       {device_name()}")
 
