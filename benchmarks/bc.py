@@ -16,10 +16,10 @@ from pathlib import Path
 
 from benchmarks.machine import machine_info
 from benchmarks.results_file import write_results
-from dt_tutorial.bc import bc_train_config, plot_achieved_vs_target, train_bc
+from dt_tutorial.bc import bc_train_config, train_bc
 from dt_tutorial.data import Trajectories
+from dt_tutorial.plots import plot_conditioning_curves
 from dt_tutorial.sources import load_episodes
-from dt_tutorial.model import count_parameters
 from dt_tutorial.rollout import evaluate
 from dt_tutorial.train import get_config, train
 
@@ -58,7 +58,7 @@ def run_method(episodes, dataset: str, method: str, settings: BCSettings) -> tup
     train_s = time.perf_counter() - start
     results = evaluate(model.eval(), target_return=list(settings.targets), n_episodes=settings.eval_episodes,
                        seed=EVAL_SEED, max_steps=settings.eval_max_steps, progress=False)
-    row = {"dataset": dataset, "method": method, "parameters": count_parameters(model), "train_s": round(train_s, 1),
+    row = {"dataset": dataset, "method": method, "parameters": model.num_parameters(), "train_s": round(train_s, 1),
            "achieved": [round(r.mean_return, 1) for r in results], "top_target_score": results[-1].mean_score}
     return row, results
 
@@ -75,7 +75,7 @@ def run_bc(datasets: tuple[str, ...], settings: BCSettings) -> list[dict]:
             rows.append(row)
             panels.setdefault(dataset, {})[method] = results
             print(format_row(row, settings.targets), flush=True)
-    plot_achieved_vs_target(panels, settings.output_dir / "achieved_vs_target.png")
+    plot_conditioning_curves(panels, settings.output_dir / "achieved_vs_target.png")
     write_results(settings.output_dir / "bc.json", {"settings": dataclasses.asdict(settings), "machine": machine_info(), "rows": rows})
     return rows
 

@@ -20,7 +20,7 @@ print('torch', torch.__version__, 'cuda', torch.cuda.is_available(), 'transforme
     phase "data"
     python3 -c "from dt_tutorial.sources import load_episodes; print(load_episodes('bundled-expert'))" 2>&1 | tail -3 | tee -a "$RUN/log"
     phase "CUDA tests"
-    timeout 240 python3 -m pytest tests/test_precision.py tests/test_inference.py tests/test_train.py tests/test_rollout.py -q -rs \
+    timeout 240 python3 -m pytest tests/test_precision.py tests/test_last_action.py tests/test_train.py tests/test_rollout.py -q -rs \
       -p no:cacheprovider > "$RUN/tests.log" 2>&1; tail -15 "$RUN/tests.log" | tee -a "$RUN/log"
     phase "budget: 100,000 steps, precision auto, compile reduce-overhead, detached"
     setsid bash -c "python3 -m benchmarks.budget '$RUN/budget.json' --seconds ${BUDGET_SECONDS:-1e9} --precision auto --compile reduce-overhead \

@@ -154,8 +154,9 @@ def untrained_model() -> TrainableDT:
 
 
 class FullForwardPolicy(torch.nn.Module):
-    """`model` as a policy that reads its action from the whole DecisionTransformerModel forward, as evaluation did
-    before `inference.last_action`: the same actions (to rounding), for timing what that saves."""
+    """`model` as a policy that reads its action from the whole DecisionTransformerModel forward (the model's own
+    `predict_actions`), which the speed layer's door leaves as it is: evaluation without `speed.LastActionPolicy`,
+    the same actions (to rounding), for timing what that saves."""
 
     def __init__(self, model: TrainableDT):
         super().__init__()
@@ -163,7 +164,7 @@ class FullForwardPolicy(torch.nn.Module):
         self.train(model.training)  # else evaluate() would restore this wrapper's default train mode onto `model`
 
     def predict_actions(self, window: dict[str, torch.Tensor]) -> torch.Tensor:
-        return self.model.full_forward_actions(window)
+        return self.model.predict_actions(window)
 
 
 def bench_evaluation(sizes: Sizes, profile: bool = False) -> dict:
@@ -299,7 +300,7 @@ def table_rows(results: dict) -> list[tuple[str, ...]]:
                      f"{e['ratio']:.1f}x", f">= {GOALS['evaluation']:.0f}x", _check(e["ratio"], GOALS["evaluation"])))
         rows.append((f"evaluation: the same in precision auto = {e['auto_precision']}", f"{e['ours_auto_s']:.1f} s", f"{e['tutorial_s']:.1f} s",
                      f"{e['tutorial_s'] / e['ours_auto_s']:.1f}x", f">= {GOALS['evaluation']:.0f}x", _check(e['tutorial_s'] / e['ours_auto_s'], GOALS["evaluation"])))
-        rows.append(("evaluation: the same (auto) through the model's full forward (before inference.last_action)",
+        rows.append(("evaluation: the same (auto) through the model's full forward (without speed.LastActionPolicy)",
                      f"{e['full_forward_auto_s']:.1f} s", "", f"last_action: {e['full_forward_auto_s'] / e['ours_auto_s']:.2f}x faster", "", ""))
         rows.append(("evaluation: tutorial loop under torch.no_grad", "", f"{e['tutorial_no_grad_s']:.1f} s",
                      f"{e['ratio_vs_no_grad']:.1f}x", "", ""))

@@ -10,7 +10,6 @@ as another job on the machine would, and stops them after.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import multiprocessing
 import time
@@ -19,22 +18,10 @@ import torch
 
 from benchmarks.speed import ENV_ID, untrained_model
 from benchmarks.results_file import write_results
-from dt_tutorial import rollout
-from dt_tutorial.threads import ThreadTuner
+from dt_tutorial.rollout import evaluate
+from dt_tutorial.speed import FixedThreads, ThreadTuner
 
 MODES = ("one thread", "all threads", "tuned")
-
-
-class _Fixed:
-    """A stand-in for ThreadTuner that keeps one thread count."""
-
-    def __init__(self, threads: int):
-        self.threads = threads
-
-    @contextlib.contextmanager
-    def step(self, t: int):
-        torch.set_num_threads(self.threads)
-        yield
 
 
 def _spin(seconds: float) -> None:
@@ -46,19 +33,13 @@ def _spin(seconds: float) -> None:
 def time_modes(model, episodes: int, steps: int) -> dict:
     """Seconds of one `evaluate` in each mode, and the tuner's choices."""
     most, result = torch.get_num_threads(), {}
-    tuners = []
-    makers = {"one thread": lambda n: _Fixed(1), "all threads": lambda n: _Fixed(n),
-              "tuned": lambda n: tuners.append(ThreadTuner(n)) or tuners[-1]}
+    tuner = ThreadTuner(most)
+    policies = {"one thread": FixedThreads(1), "all threads": FixedThreads(most), "tuned": tuner}
     for mode in MODES:
-        rollout.ThreadTuner = makers[mode]
-        try:
-            start = time.perf_counter()
-            rollout.evaluate(model, ENV_ID, n_episodes=episodes, max_steps=steps, precision="auto", progress=False)
-            result[mode] = round(time.perf_counter() - start, 2)
-        finally:
-            rollout.ThreadTuner = ThreadTuner
-            torch.set_num_threads(most)
-    result["tuner_choices"] = tuners[0].choices
+        start = time.perf_counter()
+        evaluate(model, ENV_ID, n_episodes=episodes, max_steps=steps, precision="auto", threads=policies[mode], progress=False)
+        result[mode] = round(time.perf_counter() - start, 2)
+    result["tuner_choices"] = tuner.choices
     return result
 
 

@@ -29,7 +29,6 @@ from benchmarks.synthetic import load_synthetic
 from benchmarks.tutorial import tutorial_trainer
 from benchmarks.results_file import write_results
 from dt_tutorial.data import Trajectories
-from dt_tutorial.model import count_parameters
 from dt_tutorial.precision import resolve_precision
 from dt_tutorial.train import get_config, make_trainer
 
@@ -115,7 +114,7 @@ def run_pipeline(pipeline: str, steps: int, n_episodes: int, episode_len: int, w
         "warmup": warmup,
         "steps_per_s": steps_per_second(times, warmup),
         "setup_s": setup_s,
-        "n_parameters": count_parameters(trainer.model),
+        "n_parameters": trainer.model.num_parameters(),
         "peak_rss_mb": peak_rss_mb(),
         "torch_threads": torch.get_num_threads(),
         "device": str(trainer.args.device),

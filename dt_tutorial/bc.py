@@ -123,23 +123,3 @@ def load_bc(run_dir: str | Path) -> BCPolicy:
         raise UserError(f"{run_dir} holds no saved BC policy (no config.json): pass the output folder of train_bc")
     return BCPolicy.from_pretrained(str(run_dir)).eval()
 
-
-def plot_achieved_vs_target(panels: dict[str, dict[str, list]], path: str | Path | None = None):
-    """One panel per dataset, one line per method: mean achieved return (± std) against the target.
-
-    `panels` maps a dataset name to {method: [EvalResult per target]}; BC's line is flat by construction."""
-    from dt_tutorial.plots import _finish, plt
-
-    fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 4), squeeze=False)
-    for ax, (dataset, curves) in zip(axes[0], panels.items()):
-        for method, results in curves.items():
-            targets = [r.target_return for r in results]
-            means = np.array([r.mean_return for r in results])
-            stds = np.array([r.returns.std() for r in results])
-            ax.plot(targets, means, marker="o", label=method)
-            ax.fill_between(targets, means - stds, means + stds, alpha=0.15)
-        lims = [min(targets), max(targets)]
-        ax.plot(lims, lims, "k:", label="achieved = target")
-        ax.set(xlabel="target return", ylabel="achieved return", title=dataset)
-        ax.legend()
-    return _finish(fig, path)

@@ -168,7 +168,7 @@ def _evaluate(args):
     print("returns:", " ".join(f"{r:.0f}" for r in result.returns))
     if args.video:
         video = record_video(model, args.video, args.target, args.seed, env_id=args.env, max_steps=args.max_steps,
-                             device=args.device, progress=not args.no_progress)
+                             device=args.device, precision=args.precision, progress=not args.no_progress)
         print(f"video: {args.video} (return {video.returns[0]:.0f} over {video.lengths[0]} steps)")
 
 
@@ -194,8 +194,8 @@ def _demo(args):
     phases["data_and_setup"] = round(phases.pop("data_and_training") - phases["training"], 1)
     # One batch: every target of the sweep (and --target) x --episodes episodes, the same start states for each.
     targets = sorted(set(DEMO_TARGETS) | {args.target})
-    curve = return_conditioning(model, targets, n_episodes=args.episodes, max_steps=args.eval_steps,
-                                precision=args.precision or PRECISION,  # the training's choice, on the same device
+    precision = args.precision or PRECISION  # the training's choice, for the sweep and the videos alike
+    curve = return_conditioning(model, targets, n_episodes=args.episodes, max_steps=args.eval_steps, precision=precision,
                                 progress=not args.no_progress)
     result = curve[targets.index(args.target)]
     print(result.summary())
@@ -210,7 +210,7 @@ def _demo(args):
     # One batch renders every panel of the side-by-side video, --target's too: its episode is also cheetah.mp4.
     video_targets = sorted(set(DEMO_VIDEO_TARGETS) | {args.target})
     side_by_side = record_targets_video(model, video_targets, output / "targets.mp4", max_steps=args.video_steps,
-                                        progress=not args.no_progress)
+                                        precision=precision, progress=not args.no_progress)
     video = side_by_side[video_targets.index(args.target)]
     write_video(video.frames, output / "cheetah.mp4")
     end_phase("video")

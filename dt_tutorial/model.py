@@ -17,7 +17,6 @@ from dt_tutorial.data import Trajectories
 from dt_tutorial.sources import load_episodes, source_name
 from dt_tutorial.defaults import CONTEXT_LENGTH, MAX_EP_LEN, RETURN_SCALE
 from dt_tutorial.errors import UserError
-from dt_tutorial.inference import last_action, supports_last_action
 from dt_tutorial.pretrained import checkpoint_sources
 
 N_RETURN_QUANTILES = 101  # percentiles 0, 1, ..., 100
@@ -40,41 +39,16 @@ class TrainableDT(DecisionTransformerModel):
         loss = (preds - action_targets.float()).square().sum() / (real.sum() * action_preds.shape[-1])
         return {"loss": loss}
 
-    # The Trainer calls `model.train()` and `model.num_parameters()` (its FLOP estimate) at every step; both walk every
-    # submodule, which costs ~15% of a compiled GPU step of this small model (BENCHMARKS.md). The module tree and the
-    # parameter shapes never change, so the walks are done once.
-    def train(self, mode: bool = True):
-        """nn.Module.train, skipped when every submodule is already in `mode`."""
-        if "_all_modules" not in self.__dict__:
-            self.__dict__["_all_modules"] = list(self.modules())  # [self, every submodule]: walked once
-        return self if all(m.training == mode for m in self.__dict__["_all_modules"]) else super().train(mode)
-
-    def num_parameters(self, only_trainable: bool = False, exclude_embeddings: bool = False) -> int:
-        """PreTrainedModel.num_parameters, counted once (a trainable-only count is not kept: freezing changes it)."""
-        if only_trainable:
-            return super().num_parameters(only_trainable=True, exclude_embeddings=exclude_embeddings)
-        counts = self.__dict__.setdefault("_parameter_counts", {})
-        if exclude_embeddings not in counts:
-            counts[exclude_embeddings] = super().num_parameters(exclude_embeddings=exclude_embeddings)
-        return counts[exclude_embeddings]
-
     def original_forward(self, **kwargs):
         """The plain DecisionTransformerModel forward (state, action and return predictions), for inference."""
         return super().forward(**conditioned(self.config, kwargs))
 
     def predict_actions(self, window: dict[str, torch.Tensor]) -> torch.Tensor:
-        """The policy interface (rollout, video, slider): the action for the last step of each window.
+        """The policy interface (rollout, video, slider): the action for the last step of each window, [n, act_dim].
 
-        `window` has the collator's keys and layout ([n, K, ...], left padded); returns [n, act_dim]. In eval mode
-        computed by `inference.last_action` (the same action, less work); in train mode (dropout) by the full forward."""
-        if self.training or not supports_last_action(self.config):
-            return self.full_forward_actions(window)
-        return last_action(self, **conditioned(self.config, window))
-
-    def full_forward_actions(self, window: dict[str, torch.Tensor]) -> torch.Tensor:
-        """`predict_actions` read from the whole DecisionTransformerModel forward: [n, act_dim]."""
+        `window` has the collator's keys and layout ([n, K, ...], left padded). The blog's `get_action`, for a batch:
+        the whole forward, its last action prediction (`dt_tutorial.speed` computes the same with less work)."""
         return self.original_forward(**window, return_dict=True).action_preds[:, -1]
-
 
 def return_pace(returns_to_go: torch.Tensor, timesteps: torch.Tensor, horizon: int, low: float, high: float) -> torch.Tensor:
     """The return-to-go as a pace: RTG_t * H / (H - t), the return a whole episode of H steps would reach at the rate
@@ -185,6 +159,3 @@ def state_normalisation(config) -> tuple[np.ndarray, np.ndarray]:
     """(mean, std) as float32 arrays [state_dim]."""
     return np.asarray(config.state_mean, dtype=np.float32), np.asarray(config.state_std, dtype=np.float32)
 
-
-def count_parameters(model: torch.nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())

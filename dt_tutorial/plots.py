@@ -90,18 +90,22 @@ def plot_return_conditioning(results, dataset_returns=None, path=None):
     return _finish(fig, path)
 
 
-def plot_conditioning_curves(curves: dict, path=None):
+def plot_conditioning_curves(curves: dict, path=None, title: str = "return conditioning by training data"):
     """Achieved vs target return of several models on one axes (`curves`: label -> `return_conditioning` results),
-    mean ± std per target and the achieved = target diagonal: e.g. expert-only vs multi-skill training data."""
-    fig, ax = plt.subplots(figsize=(6, 4.5))
-    for label, results in curves.items():
-        targets = [r.target_return for r in results]
-        ax.errorbar(targets, [r.returns.mean() for r in results], yerr=[r.returns.std() for r in results],
-                    marker="o", capsize=3, label=label)
-    everything = [v for results in curves.values() for r in results for v in (r.target_return, r.returns.mean())]
-    lims = [min(min(everything), 0), max(everything)]
-    ax.plot(lims, lims, "k--", alpha=0.5, label="achieved = target")
-    ax.set(xlabel="target return (conditioning)", ylabel="achieved return", title="return conditioning by training data")
-    ax.legend(fontsize=8)
-    ax.grid(alpha=0.3)
+    mean ± std per target and the achieved = target diagonal: e.g. expert-only vs multi-skill training data.
+
+    Panels side by side when `curves` maps each panel's title to such a dict: e.g. DT vs BC, one panel per dataset."""
+    panels = curves if all(isinstance(v, dict) for v in curves.values()) else {title: curves}
+    fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4.5), squeeze=False)
+    for ax, (panel, panel_curves) in zip(axes[0], panels.items()):
+        for label, results in panel_curves.items():
+            targets = [r.target_return for r in results]
+            ax.errorbar(targets, [r.returns.mean() for r in results], yerr=[r.returns.std() for r in results],
+                        marker="o", capsize=3, label=label)
+        everything = [v for results in panel_curves.values() for r in results for v in (r.target_return, r.returns.mean())]
+        lims = [min(min(everything), 0), max(everything)]
+        ax.plot(lims, lims, "k--", alpha=0.5, label="achieved = target")
+        ax.set(xlabel="target return (conditioning)", ylabel="achieved return", title=panel)
+        ax.legend(fontsize=8)
+        ax.grid(alpha=0.3)
     return _finish(fig, path)

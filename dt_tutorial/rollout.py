@@ -1,6 +1,7 @@
 """Run a policy in its gymnasium env: many targets and episodes in one batch, D4RL scores.
 
-A policy is any module with the `predict_actions(window)` interface (`TrainableDT`, the BC baseline):
+A policy is any module with the `predict_actions(window)` interface (`TrainableDT`, the BC baseline);
+`evaluate` runs it through the speed layer's door (`speed.policy`, `speed.thread_policy`), the same actions faster.
 `window` holds the last K = config.context_length steps of (return-to-go, state, action, timestep) in
 the collator's layout, states normalised with the stats saved in the config, the return-to-go starting
 at target / scale and lowered by reward / scale after each step, timesteps clipped to max_ep_len - 1,
@@ -13,7 +14,6 @@ not change the prediction); dropout is off.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -22,13 +22,13 @@ import torch
 from tqdm.auto import tqdm
 
 from dt_tutorial.collator import PAD_ACTION
-from dt_tutorial.defaults import RENDER_SIZE, TARGET_RETURN
+from dt_tutorial.defaults import PRECISION, RENDER_SIZE, TARGET_RETURN
 from dt_tutorial.envs import d4rl_score, make_env
 from dt_tutorial.errors import UserError
 from dt_tutorial.model import state_normalisation
 from dt_tutorial.precision import autocast, resolve_precision
 from dt_tutorial.render import make_render_env, render_frame
-from dt_tutorial.threads import ThreadTuner
+from dt_tutorial import speed  # the speed layer's one door
 
 
 @dataclass
@@ -76,7 +76,8 @@ def evaluate(
     capture_video: bool = False,
     render_size: tuple[int, int] = RENDER_SIZE,
     device: str | torch.device | None = None,
-    precision: str = "fp32",
+    precision: str = PRECISION,
+    threads=None,
     progress: bool = True,
 ) -> EvalResult | list[EvalResult]:
     """Run `n_episodes` episodes (episode i reset with seed + i) at each target return, all in one batch.
@@ -84,8 +85,9 @@ def evaluate(
     A float `target_return` gives one EvalResult, a sequence a list (one per target; targets share start
     states). `max_steps` caps the episode length (default: the env's time limit). With `capture_video`,
     episode 0 of each target is rendered ((width, height) = `render_size`) into its result's frames.
-    `device` runs the policy there for the rollout and moves it back after; `precision` ("auto", "bf16", ...,
-    see `precision.py`) autocasts its forward passes."""
+    `device` runs the policy there for the rollout and moves it back after; `precision` ("auto": bf16 where the
+    hardware has it, see `precision.py`) autocasts its forward passes. `threads`, the CPU threads of each policy call:
+    a number, a thread policy (`speed.FixedThreads`, `speed.ThreadTuner`), or None for the speed layer's choice."""
     if n_episodes < 1:
         raise UserError(f"n_episodes must be at least 1, got {n_episodes}")
     one_target = np.ndim(target_return) == 0
@@ -95,7 +97,7 @@ def evaluate(
     env_id = resolve_env_id(policy, env_id)
     home = next(policy.parameters()).device
     device = torch.device(device) if device else home
-    was_training, threads = policy.training, torch.get_num_threads()
+    was_training, torch_threads = policy.training, torch.get_num_threads()
     envs = []
     try:
         width, height = render_size
@@ -104,11 +106,12 @@ def evaluate(
             envs.append(make_render_env(env_id, width, height) if capture else make_env(env_id))
         _check_dims(policy.config, envs[0], env_id)
         policy.to(device).eval()
-        tuner = ThreadTuner(threads) if device.type == "cpu" and threads > 1 else None
+        runner, thread_policy = speed.policy(policy), speed.thread_policy(threads, device)
         with autocast(resolve_precision(precision, device), device):
-            returns, lengths, frames = _rollout(policy, envs, targets, n_episodes, seed, max_steps, capture_video, device, progress, tuner)
+            returns, lengths, frames = _rollout(runner, envs, targets, n_episodes, seed, max_steps, capture_video, device, progress,
+                                                thread_policy)
     finally:
-        torch.set_num_threads(threads)
+        torch.set_num_threads(torch_threads)
         for env in envs:
             env.close()
         policy.to(home).train(was_training)
@@ -128,9 +131,9 @@ def _check_dims(config, env, env_id: str) -> None:
         )
 
 
-def _rollout(policy, envs, targets, n_episodes, seed, max_steps, capture_video, device, progress, tuner=None):
+def _rollout(policy, envs, targets, n_episodes, seed, max_steps, capture_video, device, progress, threads):
     """Step every env until it ends; returns (returns, lengths) as [n_targets, n_episodes] and per target the
-    captured (frames, return so far at each frame), or ([], None). `tuner` (a ThreadTuner) sets the CPU threads."""
+    captured (frames, return so far at each frame), or ([], None). `threads` (a thread policy) sets the CPU threads."""
     config, n = policy.config, len(envs)
     K, scale = config.context_length, config.scale
     horizon = max_steps or envs[0].spec.max_episode_steps or config.max_ep_len
@@ -146,7 +149,7 @@ def _rollout(policy, envs, targets, n_episodes, seed, max_steps, capture_video, 
     returns, lengths = np.zeros(n), np.zeros(n, dtype=np.int64)
     active = np.arange(n)
     for t in tqdm(range(horizon), desc=f"evaluating {envs[0].spec.id}", unit="step", disable=not progress, leave=False):
-        with tuner.step(t) if tuner else contextlib.nullcontext():
+        with threads.step(t):
             chosen = policy.predict_actions(history.window(t, active)).float().cpu().numpy()  # [n_active, act_dim]
         observations, rewards, still_running = np.empty((len(active), mean.shape[0])), np.empty(len(active)), []
         for row, pair in enumerate(active):

@@ -25,6 +25,7 @@ from dt_tutorial.errors import UserError
 from dt_tutorial.model import TrainableDT, make_config
 from dt_tutorial.precision import resolve_precision
 from dt_tutorial.quiet import silence_library_noise
+from dt_tutorial import speed  # the speed layer's one door
 
 HISTORY_FILE = "loss_history.json"
 COLLATOR_RNG_FILE = "collator_rng-rank{rank}.json"  # one per process, in each checkpoint
@@ -300,7 +301,7 @@ def make_trainer(trajectories: Trajectories, config: TrainConfig, output_dir: st
     if isinstance(model, TrainableDT) and attention:
         model.set_attn_implementation(attention)  # not saved: a loaded model starts with the default
     trainer = Trainer(
-        model=model, args=args, train_dataset=EpisodeIndexDataset(trajectories.n_episodes), data_collator=collator
+        model=speed.for_training(model), args=args, train_dataset=EpisodeIndexDataset(trajectories.n_episodes), data_collator=collator
     )
     trainer.add_callback(_CollatorRngCheckpoint(collator))
     return trainer

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dt_tutorial.defaults import FPS, RENDER_SIZE, TARGET_RETURN
+from dt_tutorial.defaults import FPS, PRECISION, RENDER_SIZE, TARGET_RETURN
 from dt_tutorial.errors import UserError
 from dt_tutorial.rollout import evaluate
 
@@ -58,22 +58,26 @@ def show_video(path: str | Path, width: int = 480):
 
 def record_video(model, path: str | Path, target_return: float = TARGET_RETURN, seed: int = 0, *, env_id: str | None = None,
                  max_steps: int | None = None, render_size: tuple[int, int] = RENDER_SIZE, fps: int = FPS,
-                 device: str | None = None, progress: bool = True):
-    """Run one episode at `target_return` (in `env_id`, default the model's), write its video to `path`; returns the EvalResult."""
-    result = evaluate(model, env_id, target_return, n_episodes=1, seed=seed, max_steps=max_steps,
-                      capture_video=True, render_size=render_size, device=device, progress=progress)
+                 device: str | None = None, precision: str = PRECISION, progress: bool = True):
+    """Run one episode at `target_return` (in `env_id`, default the model's), write its video to `path`; returns the EvalResult.
+
+    `device` and `precision` as in `rollout.evaluate`."""
+    result = evaluate(model, env_id, target_return, n_episodes=1, seed=seed, max_steps=max_steps, capture_video=True,
+                      render_size=render_size, device=device, precision=precision, progress=progress)
     write_video(result.frames, path, fps=fps)
     return result
 
 
 def record_targets_video(policy, targets, path: str | Path, seed: int = 0, *, env_id: str | None = None,
                          max_steps: int | None = None, render_size: tuple[int, int] = RENDER_SIZE, fps: int = FPS,
-                         progress: bool = True):
+                         device: str | None = None, precision: str = PRECISION, progress: bool = True):
     """One episode per target, all in one batch, written as ONE video whose frame shows the episodes side by side
-    (a grid beyond 4), each panel labelled with its target and the return so far; returns the EvalResults."""
+    (a grid beyond 4), each panel labelled with its target and the return so far; returns the EvalResults.
+
+    `device` and `precision` as in `rollout.evaluate`."""
     check_video_path(path)
     results = evaluate(policy, env_id, [float(t) for t in targets], n_episodes=1, seed=seed, max_steps=max_steps,
-                       capture_video=True, render_size=render_size, progress=progress)
+                       capture_video=True, render_size=render_size, device=device, precision=precision, progress=progress)
     n_frames = max(len(r.frames) for r in results)
     grid = [
         tile_panels([_labelled(r, min(i, len(r.frames) - 1)) for r in results])  # an ended episode holds its last frame

@@ -8,21 +8,22 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dt_tutorial.defaults import RENDER_SIZE, TARGET_RETURN
+from dt_tutorial.defaults import PRECISION, RENDER_SIZE, TARGET_RETURN
 from dt_tutorial.errors import UserError
 from dt_tutorial.video import record_video, show_video
 
 
 def run_target(model, target_return: float, *, seed: int = 0, max_steps: int | None = None,
-               video_path: str | Path = "slider_episode.mp4", render_size=RENDER_SIZE) -> tuple[float, Path]:
+               video_path: str | Path = "slider_episode.mp4", render_size=RENDER_SIZE,
+               precision: str = PRECISION) -> tuple[float, Path]:
     """Run one episode at `target_return` and write its video; returns (achieved return, video path)."""
     result = record_video(model, video_path, target_return=target_return, seed=seed, max_steps=max_steps,
-                          render_size=render_size, progress=False)
+                          render_size=render_size, precision=precision, progress=False)
     return float(result.returns[0]), Path(video_path)
 
 
 def target_return_slider(model, *, low: float = 0.0, high: float = TARGET_RETURN, step: float = 500.0, value: float = TARGET_RETURN,
-                         max_steps: int | None = None, video_path: str | Path = "slider_episode.mp4"):
+                         max_steps: int | None = None, video_path: str | Path = "slider_episode.mp4", precision: str = PRECISION):
     """A slider for the target return, a run button, and an output area with the result and video."""
     import ipywidgets as widgets
 
@@ -41,7 +42,7 @@ def target_return_slider(model, *, low: float = 0.0, high: float = TARGET_RETURN
         output.outputs = ()
         output.append_stdout(f"running one episode at target {slider.value:.0f}...\n")
         try:
-            achieved, path = run_target(model, slider.value, max_steps=max_steps, video_path=video_path)
+            achieved, path = run_target(model, slider.value, max_steps=max_steps, video_path=video_path, precision=precision)
             output.outputs = ()
             output.append_stdout(f"target {slider.value:.0f} → achieved {round(achieved)}\n")
             output.append_display_data(show_video(path))

@@ -150,14 +150,13 @@ print(f"\nthis notebook trains the {PRESET!r} preset: {n_steps:.0f} optimizer st
 # so the `Trainer` gets a cheap stand-in with one row per episode instead of the heavy episode table.
 
 # %%
-from dt_tutorial.model import count_parameters
 from dt_tutorial.train import make_trainer
 
 trainer = make_trainer(traj, config, RUN_DIR, progress=False)
 for field in ("num_train_epochs", "max_steps", "per_device_train_batch_size", "learning_rate", "weight_decay",
               "warmup_steps", "lr_scheduler_type", "optim", "max_grad_norm"):
     print(f"{field:<28} {getattr(trainer.args, field)}")
-print(f"\nmodel: {count_parameters(trainer.model):,} parameters")
+print(f"\nmodel: {trainer.model.num_parameters():,} parameters")
 
 # %% [markdown]
 # Before training, the loss on one batch: the untrained model predicts actions near 0, so the loss is

@@ -81,12 +81,11 @@ CONTRAST_PRESET = "tiny" if FAST else "demo"
 # %%
 from pathlib import Path
 
-from dt_tutorial.model import count_parameters
 from dt_tutorial.notebook import load_or_train
 from dt_tutorial.train import get_config
 
 model = load_or_train([RUN_DIR, Path(OUT_DIR) / "model"], get_config(PRESET), DATASET, N_EPISODES, use_hub=USE_HUB, progress=not FAST)
-print(f"{count_parameters(model):,} parameters, trained on {model.config.dataset_name} for {model.config.env_id}")
+print(f"{model.num_parameters():,} parameters, trained on {model.config.dataset_name} for {model.config.env_id}")
 
 # %% [markdown]
 # ## Evaluate: how well does it run?

@@ -77,9 +77,9 @@ OUT_DIR = "runs/05_dt_vs_bc"
 import time
 from pathlib import Path
 
-from dt_tutorial.bc import bc_train_config, plot_achieved_vs_target, train_bc
+from dt_tutorial.bc import bc_train_config, train_bc
+from dt_tutorial.plots import plot_conditioning_curves
 from dt_tutorial.data import Trajectories
-from dt_tutorial.model import count_parameters
 from dt_tutorial.notebook import load_tutorial_dataset
 from dt_tutorial.rollout import evaluate
 from dt_tutorial.train import get_config, train
@@ -98,14 +98,14 @@ for dataset in DATASETS:
         seconds = time.perf_counter() - start
         results = evaluate(model.eval(), target_return=TARGETS, n_episodes=N_EVAL_EPISODES, max_steps=MAX_STEPS, progress=False)
         panels.setdefault(dataset, {})[method] = results
-        table.append((dataset, method, count_parameters(model), seconds, [round(r.mean_return) for r in results]))
+        table.append((dataset, method, model.num_parameters(), seconds, [round(r.mean_return) for r in results]))
 
 for dataset, method, parameters, seconds, achieved in table:
     print(f"{dataset:15s} {method:6s} {parameters:>8,} parameters, trained in {seconds:5.1f} s, achieved {achieved}")
 assert len(table) == 3 * len(DATASETS)
 
 # %%
-plot_achieved_vs_target(panels);
+plot_conditioning_curves(panels);
 
 # %% [markdown]
 # ## What to read from it

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from dt_tutorial import speed
 from dt_tutorial.model import load_model
 from dt_tutorial.train import get_config, train
 
@@ -28,6 +29,22 @@ def tiny_run(trajectories, root: Path) -> Path:
         train(trajectories, get_config("tiny", device="cpu", save_steps=1000), run_dir, progress=False)
         _RUNS[trajectories.name] = run_dir
     return _RUNS[trajectories.name]
+
+
+class WatchedPolicy:
+    """`model` as a rollout runs it (`speed.policy(model)`), each policy call made through `call(window, predict)`;
+    everything else is the model's. For tests that watch, or change, what a rollout's policy calls return."""
+
+    def __init__(self, model, call):
+        self.policy, self.call = speed.policy(model), call
+
+    def __getattr__(self, name: str):  # called for what this wrapper lacks: the model's attribute
+        if name in ("policy", "call"):
+            raise AttributeError(name)
+        return getattr(self.policy, name)
+
+    def predict_actions(self, window):
+        return self.call(window, self.policy.predict_actions)
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ import torch
 from conftest import raises_one_line
 from dt_tutorial.collator import DecisionTransformerGymDataCollator
 from dt_tutorial.errors import UserError
-from dt_tutorial.model import TrainableDT, conditioned, count_parameters, load_model, make_config, return_pace, state_normalisation
+from dt_tutorial.model import TrainableDT, conditioned, load_model, make_config, return_pace, state_normalisation
 
 K = 10
 
@@ -117,25 +117,6 @@ def test_load_model_needs_the_inference_settings(model, tmp_path, removed):
     with pytest.raises(UserError, match=f"lacks {', '.join(removed)} in its config.json") as error:
         load_model(tmp_path)
     assert "\n" not in str(error.value)
-
-
-def test_train_and_eval_reach_every_submodule(model):
-    model.train()
-    assert all(m.training for m in model.modules())
-    model.encoder.h[0].eval()  # one block alone: the next train() must still switch it back
-    model.train()
-    assert all(m.training for m in model.modules())
-    model.eval()
-    assert not any(m.training for m in model.modules())
-
-
-def test_parameter_counts_are_pretrained_models(model):
-    from transformers import PreTrainedModel
-
-    for exclude in (False, True):
-        expected = PreTrainedModel.num_parameters(model, exclude_embeddings=exclude)
-        assert model.num_parameters(exclude_embeddings=exclude) == expected == model.num_parameters(exclude_embeddings=exclude)
-    assert model.num_parameters() == count_parameters(model)
 
 
 def test_return_pace_is_the_return_to_go_per_remaining_step_times_the_horizon():

@@ -54,3 +54,13 @@ def test_conditioning_curves_draw_one_line_per_model_and_the_diagonal(tmp_path):
     np.testing.assert_allclose(means["multi-skill"], [r.returns.mean() for r in _curve()])
     np.testing.assert_allclose(means["expert-only"], [11100.0] * 3)
     assert _pixels(tmp_path / "curves.png").std() > 10
+
+
+def test_conditioning_curves_in_panels_draw_one_axes_per_panel(tmp_path):
+    from dt_tutorial.plots import plot_conditioning_curves
+
+    flat = [EvalResult("HalfCheetah-v5", t, np.array([3000.0, 3100.0]), np.full(2, 1000), None) for t in (0.0, 6000.0, 12000.0)]
+    fig = plot_conditioning_curves({"expert": {"DT": _curve(), "BC": flat}, "multi-skill": {"DT": flat}}, tmp_path / "p.png")
+    assert [ax.get_title() for ax in fig.axes] == ["expert", "multi-skill"]
+    assert [len(ax.containers) for ax in fig.axes] == [2, 1]  # one errorbar per method
+    assert _pixels(tmp_path / "p.png").std() > 10

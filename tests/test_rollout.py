@@ -1,6 +1,7 @@
 """rollout.py: batched evaluation of tiny real models in the real HalfCheetah-v5 and Hopper-v5 envs.
 
-Batched and one-by-one runs are compared with a tight relative tolerance, not exact equality: a
+Batched and one-by-one runs are compared in fp32 (the default precision is bf16 where the CPU has it) with a tight
+relative tolerance, not exact equality: a
 batch of 4 rows may take another BLAS code path than a single row, so an action can differ in its
 last float32 bit, and MuJoCo then integrates from a state that differs by that rounding.
 """
@@ -11,13 +12,14 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import torch
-from _helpers import cheetah_model, cheetah_run, hopper_model, hopper_run, one_thread  # noqa: F401 (fixtures)
+from _helpers import WatchedPolicy, cheetah_model, cheetah_run, hopper_model, hopper_run, one_thread  # noqa: F401 (fixtures)
 from conftest import raises_one_line
 
 from dt_tutorial.envs import make_env
 from dt_tutorial import rollout
 from dt_tutorial.rollout import evaluate, return_conditioning
-from dt_tutorial.threads import ThreadTuner
+from dt_tutorial import speed
+from dt_tutorial.speed import FixedThreads, ThreadTuner
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -65,8 +67,8 @@ def tutorial_rollout(model, env_id: str, target_return: float, seed: int, max_st
 
 
 def test_batched_returns_match_one_by_one(cheetah_model):
-    batched = evaluate(cheetah_model, n_episodes=4, seed=7, max_steps=100, progress=False)
-    singles = [evaluate(cheetah_model, n_episodes=1, seed=7 + i, max_steps=100, progress=False) for i in range(4)]
+    batched = evaluate(cheetah_model, n_episodes=4, seed=7, max_steps=100, precision="fp32", progress=False)
+    singles = [evaluate(cheetah_model, n_episodes=1, seed=7 + i, max_steps=100, precision="fp32", progress=False) for i in range(4)]
     np.testing.assert_allclose(batched.returns, [s.returns[0] for s in singles], rtol=RTOL, atol=ATOL)
     assert batched.lengths.tolist() == [100] * 4  # HalfCheetah never terminates
     assert len(set(batched.returns.round(6))) == 4  # the seeds give different episodes
@@ -76,7 +78,7 @@ def test_batched_returns_match_one_by_one(cheetah_model):
 def test_matches_the_tutorial_loop(model_fixture, request):
     """Same conditioning as the blog's loop: window, padding, normalisation, return-to-go, timesteps."""
     model = request.getfixturevalue(model_fixture)
-    result = evaluate(model, target_return=3000, n_episodes=3, seed=0, max_steps=60, progress=False)
+    result = evaluate(model, target_return=3000, n_episodes=3, seed=0, max_steps=60, precision="fp32", progress=False)
     for i in range(3):
         rewards = tutorial_rollout(model, result.env_id, 3000, seed=i, max_steps=60)
         assert result.lengths[i] == len(rewards)
@@ -85,12 +87,12 @@ def test_matches_the_tutorial_loop(model_fixture, request):
 
 def test_fallen_hopper_episodes_stop_counting(hopper_model):
     horizon = 200
-    batched = evaluate(hopper_model, n_episodes=4, seed=0, max_steps=horizon, progress=False)
+    batched = evaluate(hopper_model, n_episodes=4, seed=0, max_steps=horizon, precision="fp32", progress=False)
     assert batched.env_id == "Hopper-v5"
     assert (batched.lengths < horizon).all(), batched.lengths  # trained on a random policy: it falls
     assert len(set(batched.lengths.tolist())) > 1, batched.lengths  # at different times, so masking matters
     for i in range(4):
-        single = evaluate(hopper_model, n_episodes=1, seed=i, max_steps=horizon, progress=False)
+        single = evaluate(hopper_model, n_episodes=1, seed=i, max_steps=horizon, precision="fp32", progress=False)
         rewards = tutorial_rollout(hopper_model, "Hopper-v5", 12000, seed=i, max_steps=horizon)
         assert batched.lengths[i] == single.lengths[0] == len(rewards)
         np.testing.assert_allclose(batched.returns[i], single.returns[0], rtol=RTOL, atol=ATOL)
@@ -185,14 +187,13 @@ class _ClosingWatch(gym.Wrapper):
 def test_a_failing_rollout_closes_envs_and_restores_mode_and_threads(cheetah_model, monkeypatch, start_in_train_mode):
     monkeypatch.setattr(rollout, "make_env", lambda env_id: _ClosingWatch(make_env(env_id)))
     _ClosingWatch.opened = []
-    real_predict = cheetah_model.predict_actions
     # A policy bug: actions of the wrong size, which the MuJoCo env refuses at its first step.
-    monkeypatch.setattr(cheetah_model, "predict_actions", lambda window: real_predict(window)[:, :2])
+    buggy = WatchedPolicy(cheetah_model, lambda window, predict: predict(window)[:, :2])
     cheetah_model.train(start_in_train_mode)
     torch.set_num_threads(2)
     try:
         with pytest.raises(ValueError):
-            evaluate(cheetah_model, target_return=[0, 6000], n_episodes=2, max_steps=5, progress=False)
+            evaluate(buggy, target_return=[0, 6000], n_episodes=2, max_steps=5, progress=False)
         assert torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(1)
@@ -200,21 +201,34 @@ def test_a_failing_rollout_closes_envs_and_restores_mode_and_threads(cheetah_mod
     assert cheetah_model.training is start_in_train_mode
 
 
-def test_the_policy_calls_on_a_cpu_run_on_the_thread_tuners_choice(cheetah_model, monkeypatch):
-    seen, tuners = [], []
-    real_predict = cheetah_model.predict_actions
-    monkeypatch.setattr(cheetah_model, "predict_actions", lambda window: seen.append(torch.get_num_threads()) or real_predict(window))
-    monkeypatch.setattr(rollout, "ThreadTuner", lambda most: tuners.append(ThreadTuner(most, probe=2, every=6)) or tuners[-1])
+def test_the_policy_calls_on_a_cpu_run_on_the_thread_policys_choice(cheetah_model):
+    seen = []
+    watched = WatchedPolicy(cheetah_model, lambda window, predict: seen.append(torch.get_num_threads()) or predict(window))
+    tuner = ThreadTuner(2, probe=2, every=6)
     torch.set_num_threads(2)
     try:
-        evaluate(cheetah_model, target_return=[0, 6000], n_episodes=2, max_steps=8, progress=False)
+        evaluate(watched, target_return=[0, 6000], n_episodes=2, max_steps=8, threads=tuner, progress=False)
         assert torch.get_num_threads() == 2
-        torch.set_num_threads(1)  # one thread: nothing to choose
-        evaluate(cheetah_model, n_episodes=2, max_steps=3, progress=False)
+        evaluate(watched, n_episodes=2, max_steps=3, threads=1, progress=False)  # a number: that many threads
+        torch.set_num_threads(1)  # the default on one thread: nothing to choose
+        evaluate(watched, n_episodes=2, max_steps=3, progress=False)
     finally:
         torch.set_num_threads(1)
-    best = tuners[0].choices[0]
-    assert len(tuners) == 1 and seen == [1, 1, 2, 2, best, best, 1, 1] + [1, 1, 1]
+    best = tuner.choices[0]
+    assert len(tuner.choices) == 1 and seen == [1, 1, 2, 2, best, best, 1, 1] + [1, 1, 1] + [1, 1, 1]
+
+
+def test_the_default_thread_policy_tunes_on_a_cpu_with_several_threads_unless_the_speed_layer_is_off(monkeypatch):
+    cpu = torch.device("cpu")
+    torch.set_num_threads(2)
+    try:
+        assert isinstance(speed.thread_policy(None, cpu), ThreadTuner)
+        monkeypatch.setattr(speed, "ENABLED", False)
+        fixed = speed.thread_policy(None, cpu)
+        assert isinstance(fixed, FixedThreads) and fixed.threads == 2
+    finally:
+        torch.set_num_threads(1)
+    assert speed.thread_policy(None, cpu).threads == 1 and speed.thread_policy(3, cpu).threads == 3
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")

@@ -2,7 +2,7 @@
 
 The model's inputs are captured with forward pre-hooks on its embedding layers (what the transformer reads, after
 any conversion of the return-to-go) and the attention mask from the window the policy is given, so the checks hold
-for any rollout that ends in the model's embeddings (the full forward or `inference.last_action`). The references are a
+for any rollout that ends in the model's embeddings (the full forward or `speed.LastActionPolicy`). The references are a
 fresh env replaying the actions the rollout took, and the training collator's windows of the same steps.
 """
 
@@ -12,7 +12,7 @@ import datasets
 import numpy as np
 import pytest
 import torch
-from _helpers import cheetah_model, cheetah_run, one_thread  # noqa: F401 (fixtures)
+from _helpers import WatchedPolicy, cheetah_model, cheetah_run, one_thread  # noqa: F401 (fixtures)
 
 from dt_tutorial.collator import DecisionTransformerGymDataCollator
 from dt_tutorial.data import Trajectories
@@ -34,15 +34,14 @@ class CapturedInputs:
     def __init__(self, model):
         self.calls: list[dict[str, torch.Tensor]] = []
         self.hooks = [getattr(model, layer).register_forward_pre_hook(self._keep(key)) for layer, key in self.LAYERS.items()]
-        self.model, predict_actions = model, model.predict_actions
 
-        def keep_mask(window):
+        def keep_mask(window, predict):
             self.calls.append({})  # this call's entry, which the embedding hooks fill
-            actions = predict_actions(window)
+            actions = predict(window)
             self.calls[-1]["attention_mask"] = window["attention_mask"].detach().float().cpu().clone()  # [n, K]
             return actions
 
-        model.predict_actions = keep_mask
+        self.policy = WatchedPolicy(model, keep_mask)  # the model as the rollout runs it, each call watched
 
     def _keep(self, key):
         def hook(module, args):
@@ -52,13 +51,12 @@ class CapturedInputs:
     def remove(self):
         for hook in self.hooks:
             hook.remove()
-        del self.model.predict_actions  # the class's method again
 
 
 def captured(model, **evaluate_kwargs):
     capture = CapturedInputs(model)
     try:
-        result = evaluate(model, progress=False, **evaluate_kwargs)
+        result = evaluate(capture.policy, progress=False, **evaluate_kwargs)
     finally:
         capture.remove()
     return result, capture.calls
@@ -121,8 +119,8 @@ def test_return_conditioning_returns_are_those_of_the_actions_taken(cheetah_mode
     targets, n_episodes, seed, steps = [0.0, 6000.0], 2, 3, 12
     capture = CapturedInputs(cheetah_model)
     try:
-        curve = return_conditioning(cheetah_model, targets, n_episodes=n_episodes, seed=seed, max_steps=steps, progress=False)
-        last = evaluate(cheetah_model, target_return=targets, n_episodes=n_episodes, seed=seed, max_steps=steps + 1, progress=False)
+        curve = return_conditioning(capture.policy, targets, n_episodes=n_episodes, seed=seed, max_steps=steps, progress=False)
+        last = evaluate(capture.policy, target_return=targets, n_episodes=n_episodes, seed=seed, max_steps=steps + 1, progress=False)
     finally:
         capture.remove()
     # The second run repeats the first for `steps` steps (same seeds, same policy) and one more: its last window holds every action.

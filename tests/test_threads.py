@@ -1,4 +1,4 @@
-"""threads.py: `ThreadTuner` times one thread against all of them and keeps the faster, re-checking as it goes."""
+"""speed/threads.py: `ThreadTuner` times one thread against all of them and keeps the faster, re-checking as it goes."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import time
 import pytest
 import torch
 
-from dt_tutorial.threads import ThreadTuner
+from dt_tutorial.speed.threads import ThreadTuner
 
 
 def run(tuner: ThreadTuner, steps: int, seconds_on) -> list[int]:

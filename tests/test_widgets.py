@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipywidgets
 import pytest
-from _helpers import cheetah_model, cheetah_run, one_thread  # noqa: F401 (fixtures)
+from _helpers import WatchedPolicy, cheetah_model, cheetah_run, one_thread  # noqa: F401 (fixtures)
 
 from dt_tutorial.envs import make_env
 from dt_tutorial.video import read_video
@@ -15,15 +15,13 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 
 def test_run_target_returns_the_achieved_return_and_a_video(cheetah_model, tmp_path):
     taken = []  # the actions the policy chose, as the rollout received them
-    predict = cheetah_model.predict_actions
 
-    def recording(window):
+    def recording(window, predict):
         chosen = predict(window)  # [1, act_dim]
         taken.append(chosen.float().cpu().numpy()[0])
         return chosen
 
-    cheetah_model.predict_actions = recording
-    achieved, path = run_target(cheetah_model, 3000, seed=4, max_steps=20, video_path=tmp_path / "run.mp4")
+    achieved, path = run_target(WatchedPolicy(cheetah_model, recording), 3000, seed=4, max_steps=20, video_path=tmp_path / "run.mp4")
     assert isinstance(achieved, float)
     assert path == tmp_path / "run.mp4" and read_video(path).shape == (21, 240, 320, 3)
     # An independent check of the achieved return: the same actions replayed in a fresh env from the same seed.

@@ -7,17 +7,21 @@ weights with less work (how it is computed differs, not what: tests compare it w
   values still for every token): ~28 % fewer FLOPs for the 3-layer model;
 - every layer calls the model's own submodules directly, without transformers' per-call work (mask building, output
   classes, keyword plumbing), which on a CPU costs about as much as the arithmetic for a batch of 10 windows;
-- under autocast, the transformer layers' weights are cast once and kept (`_Weights`) rather than cast by autocast at
-  every call: the same cast, the same kernels, so the same numbers (the small embedding and action layers run as
-  modules, so hooks on them see every call).
-Measured (BENCHMARKS.md): 10 episodes x 1,000 steps 1.3-1.4x faster than through the full forward, the rollouts'
-failure rate at high targets as through the full forward (attention in float32, see `_attention`).
+- under autocast, the transformer layers' weights are cast once and kept (`cast_weights.CastWeights`, held by a
+  `LastActionPolicy` across its calls) rather than cast by autocast at every call: the same cast, the same kernels,
+  so the same numbers (the small embedding and action layers run as modules, so hooks on them see every call).
+Measured (BENCHMARKS.md, "Evaluation"): 10 episodes x 1,000 steps 1.3-1.4x faster than through the full forward, the
+rollouts' failure rate at high targets as through the full forward (attention in float32, see `_attention`).
 """
 
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+from transformers import DecisionTransformerModel
+
+from dt_tutorial.model import conditioned
+from dt_tutorial.speed.cast_weights import CastWeights
 
 
 def supports_last_action(config) -> bool:
@@ -25,13 +29,36 @@ def supports_last_action(config) -> bool:
     return not (getattr(config, "reorder_and_upcast_attn", False) or getattr(config, "add_cross_attention", False))
 
 
-def last_action(model, states, actions, returns_to_go, timesteps, attention_mask, **_) -> torch.Tensor:
+class LastActionPolicy:
+    """A Decision Transformer as a rollout policy whose `predict_actions(window)` is `last_action` (in eval mode; in
+    train mode, with dropout, the model's own full forward). Everything else is the model's: `config`, `parameters`,
+    `to`, `eval`, `train`, ... The weights cast under autocast are kept across its calls."""
+
+    def __init__(self, model: DecisionTransformerModel):
+        self.model, self.cast_cache = model, {}
+
+    def __getattr__(self, name: str):  # called for what this wrapper lacks: the model's attribute
+        if name == "model":
+            raise AttributeError(name)
+        return getattr(self.model, name)
+
+    def predict_actions(self, window: dict[str, torch.Tensor]) -> torch.Tensor:
+        """[n, act_dim]: the action for the last step of each window ([n, K, ...], the collator's layout)."""
+        if self.model.training:
+            return self.model.predict_actions(window)
+        weights = CastWeights.current(window["states"].device.type, self.cast_cache)
+        return last_action(self.model, **conditioned(self.model.config, window), weights=weights)
+
+
+def last_action(model, states, actions, returns_to_go, timesteps, attention_mask, weights: CastWeights | None = None,
+                **_) -> torch.Tensor:
     """`model(...).action_preds[:, -1]` of a DecisionTransformerModel in eval mode: [n, act_dim].
 
     Inputs in the collator's layout ([n, K, ...], left padded; `rewards` and other keys are ignored, as the model
-    ignores them); the last step of every window must be real (mask 1), as in a rollout."""
+    ignores them); the last step of every window must be real (mask 1), as in a rollout. `weights` keeps the cast
+    weights across calls (default: cast at this call, as autocast would)."""
     n, K = states.shape[:2]
-    w = _Weights.of(model, states.device.type)
+    w = weights or CastWeights.current(states.device.type, {})
     time = model.embed_timestep(timesteps)  # [n, K, hidden]
     tokens = torch.stack(  # [n, K, 3, hidden] -> [n, 3K, hidden]: R_1, s_1, a_1, R_2, s_2, a_2, ...
         (model.embed_return(returns_to_go) + time, model.embed_state(states) + time, model.embed_action(actions) + time), dim=2
@@ -76,33 +103,3 @@ def _attention(w, attn, x, allowed, queries: slice = slice(None)) -> torch.Tenso
     weights = scores.masked_fill(~allowed, float("-inf")).softmax(dim=-1)
     out = weights @ heads(value).float()  # [n, heads, Q, head_dim]
     return w.conv1d(attn.c_proj, out.transpose(1, 2).reshape(*query.shape[:2], -1))  # [n, Q, d]
-
-
-class _Weights:
-    """The transformer layers' weights, as autocast would cast them, cast once per weight version.
-
-    Outside autocast they are the parameters themselves. Under autocast each is cast (the same view, the same
-    `.to`) on first use and kept while the parameter's version, storage and the autocast dtype stay the same: an
-    optimizer step, `load_state_dict` or a move to another device makes a fresh cast."""
-
-    def __init__(self, dtype: torch.dtype | None, cache: dict):
-        self.dtype, self.cache = dtype, cache
-
-    @classmethod
-    def of(cls, model, device_type: str) -> "_Weights":
-        dtype = torch.get_autocast_dtype(device_type) if torch.is_autocast_enabled(device_type) else None
-        return cls(dtype, model.__dict__.setdefault("_last_action_weights", {}))
-
-    def get(self, param: torch.Tensor, part: str = "", view=lambda p: p) -> torch.Tensor:
-        """`view(param)`, cast to the autocast dtype if one is on; `part` names the view."""
-        if self.dtype is None:
-            return view(param)
-        key, stamp = (id(param), part), (param._version, param.data_ptr(), self.dtype)
-        hit = self.cache.get(key)
-        if hit is None or hit[0] is not param or hit[1] != stamp:
-            hit = self.cache[key] = (param, stamp, view(param).detach().to(self.dtype))
-        return hit[2]
-
-    def conv1d(self, layer, x: torch.Tensor) -> torch.Tensor:
-        """transformers' Conv1D (x @ weight + bias) with these weights."""
-        return torch.addmm(self.get(layer.bias), x.reshape(-1, x.shape[-1]), self.get(layer.weight)).view(*x.shape[:-1], layer.nf)

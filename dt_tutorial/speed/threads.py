@@ -1,4 +1,7 @@
-"""How many CPU threads the rollout's policy calls use: the faster of one and all of torch's, measured as it runs.
+"""How many CPU threads the rollout's policy calls use: a thread policy's `step(t)` context sets them for step t.
+
+`ThreadTuner` (the default on a CPU with several threads) takes the faster of one and all of torch's, measured as it
+runs; `FixedThreads(n)` keeps n.
 
 On an idle 2-core CPU two threads run a 10-episode evaluation ~1.4x faster than one; with one other busy process
 on the machine, ~3x slower (threads wait for each other at every matmul). Neither is right everywhere, and the load
@@ -13,6 +16,21 @@ import time
 
 import numpy as np
 import torch
+
+
+class FixedThreads:
+    """A thread policy that runs every policy call on `threads` threads."""
+
+    def __init__(self, threads: int):
+        if threads < 1:
+            raise ValueError(f"FixedThreads needs at least one thread, got {threads}")
+        self.threads = threads
+
+    @contextlib.contextmanager
+    def step(self, t: int):
+        """Run the policy call of step t inside this: sets the thread count."""
+        torch.set_num_threads(self.threads)
+        yield
 
 
 class ThreadTuner:

@@ -1,4 +1,4 @@
-"""inference.py: `last_action` gives the full forward's last action, with padding, heads, layers and autocast."""
+"""speed/last_action.py: `last_action` gives the full forward's last action, with padding, heads, layers and autocast."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from dt_tutorial.collator import DecisionTransformerGymDataCollator
-from dt_tutorial import inference
-from dt_tutorial.inference import last_action, supports_last_action
+from dt_tutorial import speed
+from dt_tutorial.speed.last_action import LastActionPolicy, last_action, supports_last_action
 from dt_tutorial.model import TrainableDT, conditioned, make_config
 from dt_tutorial.precision import autocast, cpu_has_native_bf16
 
@@ -43,7 +43,7 @@ def test_last_action_is_the_full_forwards_last_action(hopper, settings):
         with torch.inference_mode():
             expected = full_forward_action(model, batch)
             fast = last_action(model, **conditioned(model.config, batch))
-            via_policy = model.predict_actions(batch)
+            via_policy = speed.policy(model).predict_actions(batch)
         assert fast.shape == (32, hopper.act_dim)
         torch.testing.assert_close(fast, expected, rtol=1e-5, atol=1e-6)
         torch.testing.assert_close(via_policy, expected, rtol=1e-5, atol=1e-6)
@@ -52,15 +52,16 @@ def test_last_action_is_the_full_forwards_last_action(hopper, settings):
 def test_padding_never_changes_a_real_tokens_action(hopper):
     """Garbage in the padded steps (which the mask hides) leaves the action unchanged."""
     model, batch = make_model(hopper), windows(hopper)
+    policy = speed.policy(model)
     noisy = {key: value.clone() for key, value in batch.items()}
     padded = batch["attention_mask"] == 0  # [n, K]
     noisy["states"][padded] = 1e3
     noisy["actions"][padded] = -7.0
     noisy["returns_to_go"][padded] = 50.0
     with torch.inference_mode():
-        torch.testing.assert_close(model.predict_actions(noisy), model.predict_actions(batch), rtol=1e-5, atol=1e-6)
-        assert not torch.equal(model.predict_actions({**noisy, "attention_mask": torch.ones_like(batch["attention_mask"])}),
-                               model.predict_actions(batch))
+        torch.testing.assert_close(policy.predict_actions(noisy), policy.predict_actions(batch), rtol=1e-5, atol=1e-6)
+        assert not torch.equal(policy.predict_actions({**noisy, "attention_mask": torch.ones_like(batch["attention_mask"])}),
+                               policy.predict_actions(batch))
 
 
 @pytest.mark.skipif(not cpu_has_native_bf16(), reason="bf16 autocast on this CPU is emulated (slow); fp32 is tested above")
@@ -70,7 +71,7 @@ def test_last_action_under_bf16_autocast_stays_within_bf16_rounding(hopper):
         exact = full_forward_action(model, batch)
         with autocast("bf16", "cpu"):
             full_bf16 = full_forward_action(model, batch).float()
-            fast_bf16 = model.predict_actions(batch).float()
+            fast_bf16 = speed.policy(model).predict_actions(batch).float()
     assert fast_bf16.dtype == torch.float32
     bf16_error = (full_bf16 - exact).abs().max().item()
     assert 0 < bf16_error < 0.05  # actions are tanh outputs in [-1, 1]
@@ -78,19 +79,18 @@ def test_last_action_under_bf16_autocast_stays_within_bf16_rounding(hopper):
 
 
 @pytest.mark.skipif(not cpu_has_native_bf16(), reason="bf16 autocast on this CPU is emulated (slow)")
-def test_weights_cast_once_give_autocasts_own_numbers_and_follow_weight_changes(hopper, monkeypatch):
+def test_weights_cast_once_give_autocasts_own_numbers_and_follow_weight_changes(hopper):
     model, batch = make_model(hopper, hidden_size=64), windows(hopper)
+    policy = LastActionPolicy(model)
 
     def both():
         with torch.inference_mode(), autocast("bf16", "cpu"):
-            kept = model.predict_actions(batch)
-            with monkeypatch.context() as m:  # no kept casts: autocast casts every weight at every call, as before
-                m.setattr(inference._Weights, "of", classmethod(lambda cls, model, device_type: cls(None, {})))
-                recast = model.predict_actions(batch)
+            kept = policy.predict_actions(batch)  # the casts kept across calls
+            recast = last_action(model, **conditioned(model.config, batch))  # cast at this call, as autocast does
         return kept, recast
 
     kept, recast = both()
-    assert torch.equal(kept, recast) and len(model._last_action_weights) > 20
+    assert torch.equal(kept, recast) and len(policy.cast_cache) > 20
     with torch.no_grad():  # an optimizer-like in-place update
         model.encoder.h[0].mlp.c_fc.weight.mul_(1.5)
     changed, recast = both()
@@ -98,7 +98,7 @@ def test_weights_cast_once_give_autocasts_own_numbers_and_follow_weight_changes(
     model.load_state_dict(make_model(hopper, hidden_size=64).state_dict())  # back to the first weights
     assert torch.equal(both()[0], kept)
     with torch.inference_mode():  # outside autocast: the float32 weights themselves
-        torch.testing.assert_close(model.predict_actions(batch), full_forward_action(model, batch), rtol=1e-5, atol=1e-6)
+        torch.testing.assert_close(policy.predict_actions(batch), full_forward_action(model, batch), rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
@@ -111,7 +111,7 @@ def test_last_action_on_cuda_is_the_full_forwards_last_action(hopper, precision)
         exact = full_forward_action(model, batch)
         with autocast(precision, "cuda"):
             full = full_forward_action(model, batch).float()
-            fast = model.predict_actions(batch).float()
+            fast = speed.policy(model).predict_actions(batch).float()
     assert fast.device.type == "cuda" and fast.shape == (32, hopper.act_dim)
     if precision == "fp32":
         torch.testing.assert_close(fast, exact, rtol=1e-4, atol=1e-5)
@@ -124,9 +124,11 @@ def test_last_action_on_cuda_is_the_full_forwards_last_action(hopper, precision)
 def test_options_it_does_not_reproduce_fall_back_to_the_full_forward(hopper):
     model = make_model(hopper, reorder_and_upcast_attn=True)
     assert not supports_last_action(model.config) and supports_last_action(make_model(hopper).config)
+    assert speed.policy(model) is model  # the model's own predict_actions: its full forward
     batch = windows(hopper)
     with torch.inference_mode():
         torch.testing.assert_close(model.predict_actions(batch), full_forward_action(model, batch))
-    model.train()  # in train mode the full forward runs, dropout included: two calls differ
-    assert model.config.resid_pdrop > 0
-    assert not torch.equal(model.predict_actions(batch), model.predict_actions(batch))
+    policy = speed.policy(make_model(hopper))
+    policy.train()  # in train mode the full forward runs, dropout included: two calls differ
+    assert policy.config.resid_pdrop > 0
+    assert not torch.equal(policy.predict_actions(batch), policy.predict_actions(batch))
