@@ -44,16 +44,44 @@ def read_video(path: str | Path) -> np.ndarray:
     return np.stack(list(imageio.mimread(path, memtest=False)))
 
 
-def show_video(path: str | Path, width: int = 480):
-    """An inline, looping video (or gif) for Jupyter and Colab."""
-    from IPython.display import HTML, Image
+DISPLAY_CRF = 30  # H.264 quality of a video shown inline (0 lossless ... 51 worst; libx264's default 23)
+
+
+def display_copy(path: str | Path, width: int) -> bytes:
+    """The mp4 at `path` re-encoded for showing inline: H.264 (yuv420p, plays in every browser), scaled down to at
+    most `width` pixels wide, quality `DISPLAY_CRF`, its index first (starts playing while loading). A notebook
+    saved with its videos stays small: they are stored in it as base64."""
+    import subprocess
+    import tempfile
+
+    import imageio_ffmpeg
+
+    even_width = f"trunc(min({int(width)}\\,iw)/2)*2"
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "display.mp4"
+        subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-y", "-i", str(path), "-an", "-c:v", "libx264",
+                        "-crf", str(DISPLAY_CRF), "-pix_fmt", "yuv420p", "-vf", f"scale={even_width}:-2",
+                        "-movflags", "+faststart", str(out)], check=True, capture_output=True)
+        return out.read_bytes()
+
+
+def video_html(path: str | Path, width: int = 480, attributes: str = "controls autoplay loop muted") -> str:
+    """A <video> element holding the display copy of the mp4 at `path` (base64: no file server needed)."""
     import base64
+
+    data = base64.b64encode(display_copy(path, width)).decode()
+    return (f'<video width="{width}" {attributes} playsinline preload="metadata">'
+            f'<source src="data:video/mp4;base64,{data}" type="video/mp4"></video>')
+
+
+def show_video(path: str | Path, width: int = 480):
+    """An inline, looping video (or gif) for Jupyter and Colab; an mp4 is shown as its small display copy."""
+    from IPython.display import HTML, Image
 
     path = Path(path)
     if path.suffix == ".gif":
         return Image(filename=str(path), width=width)
-    data = base64.b64encode(path.read_bytes()).decode()
-    return HTML(f'<video width="{width}" controls autoplay loop muted><source src="data:video/mp4;base64,{data}" type="video/mp4"></video>')
+    return HTML(video_html(path, width))
 
 
 def record_video(model, path: str | Path, target_return: float = TARGET_RETURN, seed: int = 0, *, env_id: str | None = None,
@@ -76,8 +104,7 @@ def record_targets_video(policy, targets, path: str | Path, seed: int = 0, *, en
 
     `device` and `precision` as in `rollout.evaluate`."""
     check_video_path(path)
-    results = evaluate(policy, env_id, [float(t) for t in targets], n_episodes=1, seed=seed, max_steps=max_steps,
-                       capture_video=True, render_size=render_size, device=device, precision=precision, progress=progress)
+    results = _filmed(policy, targets, seed, env_id, max_steps, render_size, device, precision, progress)
     n_frames = max(len(r.frames) for r in results)
     grid = [
         tile_panels([_labelled(r, min(i, len(r.frames) - 1)) for r in results])  # an ended episode holds its last frame
@@ -85,6 +112,66 @@ def record_targets_video(policy, targets, path: str | Path, seed: int = 0, *, en
     ]
     write_video(grid, path, fps=fps)
     return results
+
+
+def record_each_target(policy, targets, folder: str | Path, seed: int = 0, *, env_id: str | None = None,
+                       max_steps: int | None = None, render_size: tuple[int, int] = RENDER_SIZE, fps: int = FPS,
+                       device: str | None = None, precision: str = PRECISION, progress: bool = True) -> list[tuple]:
+    """One episode per target, all in one batch, each written to its own labelled video `folder/target_<T>.mp4`;
+    returns [(EvalResult, video path)] in the order of `targets`. (Frames are held in memory until written:
+    ~230 kB each at 320x240, so a 1,000-step episode takes ~230 MB.) `device` and `precision` as in `rollout.evaluate`."""
+    results = _filmed(policy, targets, seed, env_id, max_steps, render_size, device, precision, progress)
+    return [(r, write_video([_labelled(r, i) for i in range(len(r.frames))], Path(folder) / f"target_{r.target_return:.0f}.mp4", fps=fps))
+            for r in results]
+
+
+def show_recorded_targets(recordings: list[tuple], width: int = 480):
+    """The slider's kernel-less stand-in for a static page: a range control over episodes recorded beforehand at
+    fixed targets (`record_each_target`'s [(EvalResult, path)]), showing each one's video and achieved return, and
+    saying that they were recorded, not run live."""
+    import json
+    import uuid
+
+    from IPython.display import HTML
+
+    recordings = sorted(recordings, key=lambda rec: rec[0].target_return)
+    targets = [f"{r.target_return:.0f}" for r, _ in recordings]
+    labels = [f"target {t} → achieved {r.returns[0]:.0f}" for t, (r, _) in zip(targets, recordings)]
+    videos = "".join(
+        f'<div data-target="{t}"{"" if i == len(recordings) - 1 else " hidden"}>'
+        f'{video_html(path, width, attributes="controls loop muted")}</div>'
+        for i, (t, (_, path)) in enumerate(zip(targets, recordings))
+    )
+    root = f"recorded-targets-{uuid.uuid4().hex[:8]}"
+    return HTML(f"""<div class="recorded-targets" id="{root}">
+<p><strong>Recorded, not live:</strong> {len(recordings)} episodes run beforehand, one per target from {targets[0]} to
+{targets[-1]}. Pick a target to watch its episode; the live slider (any target, a new episode) needs a running notebook.</p>
+<label>target return <input type="range" min="0" max="{len(recordings) - 1}" step="1" value="{len(recordings) - 1}"
+ aria-label="recorded target return"></label> <output>{labels[-1]}</output>
+{videos}
+<script>
+(function () {{
+  const root = document.getElementById("{root}");
+  const labels = {json.dumps(labels)};
+  const input = root.querySelector("input"), output = root.querySelector("output");
+  const panels = root.querySelectorAll("[data-target]");
+  input.addEventListener("input", () => {{
+    panels.forEach((panel, i) => {{
+      const shown = i === Number(input.value);
+      panel.hidden = !shown;
+      if (!shown) panel.querySelector("video").pause();
+    }});
+    output.textContent = labels[Number(input.value)];
+  }});
+}})();
+</script>
+</div>""")
+
+
+def _filmed(policy, targets, seed, env_id, max_steps, render_size, device, precision, progress):
+    """One rendered episode per target, all in one batch: the EvalResults."""
+    return evaluate(policy, env_id, [float(t) for t in targets], n_episodes=1, seed=seed, max_steps=max_steps,
+                    capture_video=True, render_size=render_size, device=device, precision=precision, progress=progress)
 
 
 def tile_panels(panels: list[np.ndarray]) -> np.ndarray:

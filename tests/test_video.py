@@ -10,7 +10,8 @@ from conftest import raises_one_line
 from dt_tutorial.envs import make_env
 from dt_tutorial.rollout import evaluate
 from dt_tutorial.render import render_frame
-from dt_tutorial.video import read_video, record_targets_video, record_video, tile_panels, write_video
+from dt_tutorial.video import (display_copy, read_video, record_each_target, record_targets_video, record_video,
+                               show_recorded_targets, show_video, tile_panels, write_video)
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -113,3 +114,57 @@ def test_tile_panels_fills_a_grid_beyond_four():
     grid = tile_panels(panels)
     assert grid.shape == (2 * 4, 3 * 6, 3)  # 3 columns, 2 rows
     assert grid[4, 0, 0] == 40 and grid[4, 6, 0] == 50 and grid[4, 12, 0] == 0  # row 2: panels 4, 5, an empty cell
+
+
+def _embedded_videos(html: str) -> list[bytes]:
+    import base64
+    import re
+
+    return [base64.b64decode(data) for data in re.findall(r'src="data:video/mp4;base64,([A-Za-z0-9+/=]+)"', html)]
+
+
+def _codec(path) -> str:
+    import imageio.v3 as iio
+
+    return iio.immeta(path, plugin="FFMPEG")["codec"]
+
+
+def test_show_video_embeds_a_smaller_h264_copy_at_the_display_width(rendered, tmp_path):
+    frames = rendered[0].frames  # 31 frames, 320x240
+    path = write_video(frames, tmp_path / "episode.mp4")
+    html = show_video(path, width=160).data
+    assert 'preload="metadata"' in html and 'width="160"' in html
+    (embedded,) = _embedded_videos(html)
+    assert len(embedded) < path.stat().st_size  # the display copy is smaller than the file
+    (tmp_path / "shown.mp4").write_bytes(embedded)
+    assert _codec(tmp_path / "shown.mp4").startswith("h264")
+    decoded = read_video(tmp_path / "shown.mp4")
+    assert decoded.shape == (STEPS + 1, 120, 160, 3)  # every frame, scaled down to the display width
+    halved = np.stack(frames).reshape(STEPS + 1, 120, 2, 160, 2, 3).mean(axis=(2, 4))
+    assert np.abs(decoded.astype(float) - halved).mean() < 10  # the same pictures
+
+
+def test_display_copy_keeps_a_narrow_video_at_its_own_even_width(rendered, tmp_path):
+    path = write_video(rendered[0].frames[:5], tmp_path / "short.mp4")
+    (tmp_path / "copy.mp4").write_bytes(display_copy(path, width=999))
+    assert read_video(tmp_path / "copy.mp4").shape == (5, 240, 320, 3)
+
+
+def test_recorded_targets_show_one_labelled_video_per_target_behind_a_range_control(cheetah_model, tmp_path):
+    recordings = record_each_target(cheetah_model, [6000, 0, 12000], tmp_path / "recorded", seed=1, max_steps=6,
+                                    render_size=(160, 120), progress=False)
+    assert [r.target_return for r, _ in recordings] == [6000, 0, 12000]
+    assert [p.name for _, p in recordings] == ["target_6000.mp4", "target_0.mp4", "target_12000.mp4"]
+    first_frames = [read_video(p)[0].astype(int) for _, p in recordings]
+    assert all(read_video(p).shape == (7, 120, 160, 3) for _, p in recordings)
+    assert np.abs(first_frames[0][:30, :110] - first_frames[1][:30, :110]).mean() > 3  # each labelled with its target
+    batch = evaluate(cheetah_model, target_return=[6000, 0, 12000], n_episodes=1, seed=1, max_steps=6, progress=False)
+    np.testing.assert_allclose([r.returns[0] for r, _ in recordings], [r.returns[0] for r in batch], rtol=1e-5)
+
+    html = show_recorded_targets(recordings, width=160).data
+    assert "Recorded, not live" in html
+    assert 'type="range" min="0" max="2"' in html and 'value="2"' in html  # the highest target selected
+    assert [t for t in ("0", "6000", "12000") if f'data-target="{t}"' in html] == ["0", "6000", "12000"]
+    assert html.count("<video") == 3 and html.count(" hidden>") == 2  # sorted by target, only one shown
+    assert f"target 12000 → achieved {recordings[2][0].returns[0]:.0f}" in html
+    assert len(_embedded_videos(html)) == 3
