@@ -29,6 +29,13 @@ def install_urls() -> tuple[str, str]:
             f"git+https://github.com/{REPO}@{RELEASE}")
 
 
+def site_url(page: str = "") -> str:
+    """The tutorial's website (GitHub Pages of REPO, built from docs/ by .github/workflows/pages.yml), or one of its
+    pages, e.g. `site_url("notebooks/04_watch_it_run.html")`."""
+    owner, name = REPO.split("/")
+    return f"https://{owner.lower()}.github.io/{name}/{page}"
+
+
 def device_name() -> str:
     import torch
 
