@@ -27,7 +27,7 @@ author = "the dt_tutorial authors"
 copyright = "the dt_tutorial authors, Apache-2.0"
 
 extensions = ["myst_nb", "sphinx.ext.autodoc", "sphinx.ext.viewcode", "tutorial_site"]
-exclude_patterns = ["_build", "_ext", "**/.ipynb_checkpoints", "notebooks/runs", "notebooks/README.md"]
+exclude_patterns = ["README.md", "_build", "_ext", "**/.ipynb_checkpoints", "notebooks/runs", "notebooks/README.md"]
 
 html_theme = "furo"
 html_title = "dt_tutorial: train your first Decision Transformer"

@@ -105,7 +105,7 @@ def site_target(repo_path: str) -> str | None:
         return "benchmarks.md"
     if path.parent == Path("notebooks") and path.suffix == ".ipynb":
         return repo_path
-    if path.parent == Path("docs") and path.suffix == ".md":
+    if path.parent == Path("docs") and path.suffix == ".md" and path.name != "README.md":  # (docs/README.md: how to build)
         return path.name
     return None
 
