@@ -10,6 +10,7 @@ The site-specific machinery (notebook copies, link mapping, videos as files) is 
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -27,7 +28,7 @@ author = "the dt_tutorial authors"
 copyright = "the dt_tutorial authors, Apache-2.0"
 
 extensions = ["myst_nb", "sphinx.ext.autodoc", "sphinx.ext.viewcode", "tutorial_site"]
-exclude_patterns = ["README.md", "_build", "_ext", "**/.ipynb_checkpoints", "notebooks/runs", "notebooks/README.md"]
+exclude_patterns = ["README.md", "demo_assets.py", "_build", "_ext", "**/.ipynb_checkpoints", "notebooks/runs", "notebooks/README.md"]
 
 html_theme = "furo"
 html_title = "dt_tutorial: train your first Decision Transformer"
@@ -38,7 +39,16 @@ html_theme_options = {"source_repository": f"https://github.com/{REPO}/", "sourc
 
 # MyST: GitHub-style heading anchors, so that README/BENCHMARKS links like BENCHMARKS.md#steering resolve.
 myst_heading_anchors = 4
-myst_enable_extensions = ["dollarmath", "colon_fence"]
+myst_enable_extensions = ["dollarmath", "colon_fence", "substitution"]
+# The landing page's numbers, from the real demo run whose plot and video it shows (docs/demo_assets.py).
+DEMO = json.loads((DOCS / "_static" / "demo" / "results.json").read_text())
+myst_substitutions = {
+    "demo_rho": f"{DEMO['return_conditioning']['spearman_rho']:.3f}",
+    "demo_target": f"{DEMO['target_return']:,.0f}",
+    "demo_d4rl": f"{DEMO['d4rl_score']:.1f}",
+    "demo_episodes": str(len(DEMO["returns"])),
+    "demo_video": "; ".join(f"{float(t):,.0f} → {r:,.0f}" for t, r in DEMO["targets_video_returns"].items()),
+}
 
 # MyST-NB: execute every notebook, keep its outputs in a cache per mode (the fast and the real outputs of the same
 # code differ, and jupyter-cache keys on the code alone). A failing cell fails the build.
@@ -52,5 +62,4 @@ nb_merge_streams = True
 nb_ipywidgets_js = {}  # the live slider needs a kernel: the site shows its recorded stand-in instead
 
 autodoc_default_options = {"members": True, "show-inheritance": True}
-autodoc_typehints = "description"
 autodoc_member_order = "bysource"

@@ -136,7 +136,7 @@ def show_recorded_targets(recordings: list[tuple], width: int = 480):
 
     recordings = sorted(recordings, key=lambda rec: rec[0].target_return)
     targets = [f"{r.target_return:.0f}" for r, _ in recordings]
-    labels = [f"target {t} → achieved {r.returns[0]:.0f}" for t, (r, _) in zip(targets, recordings)]
+    labels = [f"target {t} → achieved {round(r.returns[0])}" for t, (r, _) in zip(targets, recordings)]  # (no "-0")
     videos = "".join(
         f'<div data-target="{t}"{"" if i == len(recordings) - 1 else " hidden"}>'
         f'{video_html(path, width, attributes="controls loop muted")}</div>'

@@ -89,7 +89,7 @@ def test_the_build_has_every_page_and_keeps_videos_as_files(site):
         assert page in names, page
     for page in names:
         text = (site / page).read_text()
-        assert "data:video/mp4" not in text, f"{page} embeds a video"
+        assert not re.search(r"data:video/mp4;base64,[A-Za-z0-9+/=]{100}", text), f"{page} embeds a video"
         for src in re.findall(r'<video[^>]*src="([^"]+)"|<source src="([^"]+)"', text):
             target = (site / page).parent / (src[0] or src[1])
             assert target.resolve().is_file(), f"{page}: {src} is missing"

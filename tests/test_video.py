@@ -166,5 +166,5 @@ def test_recorded_targets_show_one_labelled_video_per_target_behind_a_range_cont
     assert 'type="range" min="0" max="2"' in html and 'value="2"' in html  # the highest target selected
     assert [t for t in ("0", "6000", "12000") if f'data-target="{t}"' in html] == ["0", "6000", "12000"]
     assert html.count("<video") == 3 and html.count(" hidden>") == 2  # sorted by target, only one shown
-    assert f"target 12000 → achieved {recordings[2][0].returns[0]:.0f}" in html
+    assert f"target 12000 → achieved {round(recordings[2][0].returns[0])}" in html
     assert len(_embedded_videos(html)) == 3

@@ -88,6 +88,8 @@ class Markdown(SphinxDirective):
 
         document = new_document(self.get_source_info()[0], self.state.document.settings)
         MystParser().parse("\n".join(self.content), document)
+        for raw in list(document.findall(nodes.raw)):  # "<video>" in a docstring names an element: show it as code
+            raw.replace_self(nodes.literal(raw.astext(), raw.astext()))
         return list(document.children)
 
 
