@@ -19,7 +19,7 @@ CONSTRAINTS=$ROOT/.ci/colab/py$PY.txt
 # What the package and the notebooks touch, at Colab's versions (with their dependencies, also at Colab's versions).
 PREINSTALLED="pip setuptools torch transformers accelerate datasets huggingface_hub gymnasium numpy pyarrow pandas
   scipy tqdm filelock matplotlib pillow imageio imageio-ffmpeg threadpoolctl absl-py etils[epath] PyOpenGL packaging
-  safetensors tokenizers ipywidgets widgetsnbextension jupyterlab_widgets ipykernel ipython traitlets jupyter_client
+  websockets safetensors tokenizers ipywidgets widgetsnbextension jupyterlab_widgets ipykernel ipython traitlets jupyter_client
   jupyter_core notebook nbclient nbformat pytest"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/colab-check.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT

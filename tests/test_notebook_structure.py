@@ -1,6 +1,7 @@
 """What every tutorial notebook must keep (no kernel, fast): the Colab badge and install cell built from
-`dt_tutorial.notebook.REPO` and `RELEASE` (the README's Colab link too), the versions cell, one parameters cell holding the single FAST switch, no outputs,
-and a jupytext `.py` twin in sync with the `.ipynb`. Each failure names the notebook and the rule it broke."""
+`dt_tutorial.notebook.REPO` and `RELEASE` (the README's Colab link too), the versions cell, one parameters cell
+holding the single FAST switch, no outputs, and a jupytext `.py` twin in sync with the `.ipynb`. Each failure
+names the notebook and the rule it broke."""
 
 from __future__ import annotations
 
