@@ -2,7 +2,7 @@
 # The Colab-like check. In a fresh virtual environment: Google Colab's preinstalled versions first
 # (.ci/colab/pyX.Y.txt), then the notebooks' own install cell, run as on Colab but with its two release URLs
 # pointed at this checkout; no preinstalled package may change, and everything it adds must be something Colab
-# lacks; then every notebook in fast mode (nbmake) on those versions.
+# lacks; then every notebook in fast mode (nbmake) and the slider's tests on those versions.
 #   bash .ci/colab_check.sh [3.13|3.12 [NOTEBOOK...]]
 # 3.13 (the default) is Colab's runtime, 3.12 the runtimes before it; NOTEBOOK: a name's start (04), default all.
 # Needs that Python (pythonX.Y on PATH, or a pyenv version X.Y.*), ~7 GB of disk for the environment (PyPI's torch
@@ -19,8 +19,8 @@ CONSTRAINTS=$ROOT/.ci/colab/py$PY.txt
 # What the package and the notebooks touch, at Colab's versions (with their dependencies, also at Colab's versions).
 PREINSTALLED="pip setuptools torch transformers accelerate datasets huggingface_hub gymnasium numpy pyarrow pandas
   scipy tqdm filelock matplotlib pillow imageio imageio-ffmpeg threadpoolctl absl-py etils[epath] PyOpenGL packaging
-  websockets safetensors tokenizers ipywidgets widgetsnbextension jupyterlab_widgets ipykernel ipython traitlets jupyter_client
-  jupyter_core notebook nbclient nbformat pytest"
+  websockets safetensors tokenizers ipywidgets widgetsnbextension jupyterlab_widgets ipykernel ipython traitlets
+  jupyter_client jupyter_core notebook nbclient nbformat pytest"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/colab-check.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 unset PYTHONPATH  # the notebooks must import the package as installed, not a checkout
@@ -83,5 +83,8 @@ argv0 = KernelSpecManager().get_kernel_spec("python3").argv[0]
 assert shutil.which(argv0) and shutil.which(argv0).startswith(sys.prefix), f"the python3 kernel runs {argv0}, not {sys.prefix}"
 EOF
 for name in "${NOTEBOOKS[@]}"; do cp "$ROOT"/notebooks/"$name"*.ipynb "$WORK/content/"; done
-step "the notebooks in fast mode" sh -c "cd '$WORK/content' && DT_TUTORIAL_FAST=1 python -m pytest -q -p no:cacheprovider --nbmake *.ipynb"
+cd "$WORK/content"  # not the checkout: the tests and notebooks import the package as installed
+step "the notebooks in fast mode" env DT_TUTORIAL_FAST=1 python -m pytest -q -p no:cacheprovider -p no:warnings --nbmake ./*.ipynb
+step "the slider's and the install step's tests" python -m pytest -q -p no:cacheprovider -p no:warnings \
+  "$ROOT/tests/test_widgets.py" "$ROOT/tests/test_colab_install.py"
 echo "== colab $PY: passed in $((SECONDS - START)) s"
