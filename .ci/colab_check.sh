@@ -17,10 +17,10 @@ ROOT=$PWD
 CONSTRAINTS=$ROOT/.ci/colab/py$PY.txt
 [ -f "$CONSTRAINTS" ] || { echo "error: no Colab runtime listed for Python $PY (.ci/colab/py*.txt)" >&2; exit 2; }
 # What the package and the notebooks touch, at Colab's versions (with their dependencies, also at Colab's versions).
-PREINSTALLED="pip setuptools torch transformers accelerate datasets huggingface_hub gymnasium numpy pyarrow pandas
-  scipy tqdm filelock matplotlib pillow imageio imageio-ffmpeg threadpoolctl absl-py etils[epath] PyOpenGL packaging
+PREINSTALLED=(pip setuptools torch transformers accelerate datasets huggingface_hub gymnasium numpy pyarrow pandas
+  scipy tqdm filelock matplotlib pillow imageio imageio-ffmpeg threadpoolctl absl-py "etils[epath]" PyOpenGL packaging
   websockets safetensors tokenizers ipywidgets widgetsnbextension jupyterlab_widgets ipykernel ipython traitlets
-  jupyter_client jupyter_core notebook nbclient nbformat pytest"
+  jupyter_client jupyter_core notebook nbclient nbformat pytest)
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/colab-check.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 unset PYTHONPATH  # the notebooks must import the package as installed, not a checkout
@@ -35,8 +35,8 @@ else echo "error: Python $PY not found (python$PY, pyenv)" >&2; exit 2; fi
 
 step "a fresh environment with $("${PYTHON[@]}" --version)" "${PYTHON[@]}" -m venv "$WORK/venv"
 . "$WORK/venv/bin/activate"
-# shellcheck disable=SC2086
-step "Colab's preinstalled packages" sh -c "pip install -q -c '$CONSTRAINTS' pip && pip install -q -c '$CONSTRAINTS' $PREINSTALLED"
+preinstall() { pip install -q -c "$CONSTRAINTS" pip && pip install -q -c "$CONSTRAINTS" "${PREINSTALLED[@]}"; }
+step "Colab's preinstalled packages" preinstall
 pip freeze --all > "$WORK/before.txt"
 
 mkdir "$WORK/content"  # Colab's working folder
