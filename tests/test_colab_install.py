@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import ctypes.util
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -53,7 +54,7 @@ def test_changes_lists_new_and_changed_packages():
 
 def test_run_step_prints_one_line_with_its_time(capsys):
     run_step("step", [sys.executable, "-c", "print('noise the user does not need')"])
-    assert capsys.readouterr().out.strip() in {"step ... 0 s", "step ... 1 s"}
+    assert re.fullmatch(r"step \.\.\. \d+ s\n", capsys.readouterr().out)
 
 
 def test_a_failing_step_shows_its_output(capsys):
