@@ -76,7 +76,7 @@ step "nothing preinstalled changed, nothing Colab has was added" compare "$WORK/
 step "nbmake, at Colab's versions of what it needs" pip install -q -c "$CONSTRAINTS" nbmake
 pip freeze --all > "$WORK/nbmake.txt"
 compare "$WORK/after.txt" "$WORK/nbmake.txt" --only-changes
-python - <<'EOF'
+python -X frozen_modules=off - <<'EOF'  # (debugpy, which this loads, warns about frozen modules)
 import shutil, sys
 from jupyter_client.kernelspec import KernelSpecManager
 argv0 = KernelSpecManager().get_kernel_spec("python3").argv[0]

@@ -12,8 +12,8 @@
 # %% [markdown]
 # ## Setup
 #
-# On Google Colab the next cell installs what the runtime lacks, one line per step with its time (about a minute;
-# it ends with what it installed): the `dt_tutorial` package at its release, with MuJoCo, and the system library
+# On Google Colab the next cell installs what the runtime lacks, one line per step with its time (under a minute
+# in a Colab-like test; it ends with what it installed): the `dt_tutorial` package at its release, with MuJoCo, and the system library
 # MuJoCo draws with when there is no screen (EGL on a GPU runtime, OSMesa on a CPU one). It keeps Colab's own
 # packages as they are, so no restart is needed. Anywhere else it does nothing: install the package yourself first
 # (see the README).
