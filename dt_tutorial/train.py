@@ -333,10 +333,18 @@ def train(
         collator.rng.bit_generator.state = json.loads(_rng_file(checkpoint, trainer.args.process_index).read_text())
         collator.n_batches = _checkpoint_step(checkpoint) * trainer.args.gradient_accumulation_steps
     trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+    history = save_run(trainer, config, output_dir)
+    return TrainResult(model=trainer.model, trainer=trainer, history=history, output_dir=output_dir)
+
+
+def save_run(trainer: Trainer, config: TrainConfig, output_dir: str | Path) -> list[dict]:
+    """Save a trained `Trainer`'s model (its config.json carries the data stats), its loss history and `config`
+    to `output_dir`, as `train` does; returns the history. `notebook.load_or_train` reads these files back."""
+    output_dir = Path(output_dir)
     trainer.save_model(str(output_dir))
     history = [entry for entry in trainer.state.log_history if "loss" in entry or "train_runtime" in entry]
     if trainer.is_world_process_zero():
         (output_dir / HISTORY_FILE).write_text(json.dumps(history, indent=1))
         (output_dir / "train_config.json").write_text(json.dumps(dataclasses.asdict(config), indent=1))
-    return TrainResult(model=trainer.model, trainer=trainer, history=history, output_dir=output_dir)
+    return history
 
