@@ -65,6 +65,14 @@ def hub_reachable(timeout: float = 3.0) -> bool:
         return False
 
 
+BLOG_SETTINGS_VARIABLE = "DT_TUTORIAL_BLOG_SETTINGS"  # =1: every notebook takes the blog's data and settings
+
+
+def blog_settings() -> bool:
+    """The one switch every notebook reads the same way: True when $DT_TUTORIAL_BLOG_SETTINGS is 1."""
+    return os.environ.get(BLOG_SETTINGS_VARIABLE) == "1"
+
+
 def tutorial_choice(blog_settings: bool, fast: bool) -> tuple[str, bool, str]:
     """(bundled dataset name, use the hub, training preset) of every notebook. By default: the multi-skill
     `bundled` data and the `demo` preset (a cheetah that runs and steers); with the blog's settings: expert-only
