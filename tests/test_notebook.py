@@ -8,7 +8,7 @@ import shutil
 import pytest
 
 from dt_tutorial.sources.collect import BUNDLED
-from dt_tutorial.notebook import HUB_CONFIG, accepted_names, load_or_train, run_mismatch, tutorial_choice
+from dt_tutorial.notebook import BLOG_SETTINGS_VARIABLE, HUB_CONFIG, accepted_names, blog_settings, load_or_train, run_mismatch, tutorial_choice
 from dt_tutorial.train import get_config
 
 from _helpers import cheetah_run, one_thread  # noqa: F401  (fixtures)
@@ -20,6 +20,15 @@ def test_default_path_is_multi_skill_demo_and_the_blog_is_one_switch_away():
     assert tutorial_choice(blog_settings=True, fast=True) == ("bundled-expert", False, "tiny")
     assert accepted_names("bundled-expert", use_hub=True) == {BUNDLED["bundled-expert"][0], HUB_CONFIG}
     assert accepted_names("bundled", use_hub=True) == {BUNDLED["bundled"][0]}
+
+
+@pytest.mark.parametrize(("value", "expected"), [(None, False), ("0", False), ("", False), ("1", True)])
+def test_the_blog_settings_switch_is_one_environment_variable(monkeypatch, value, expected):
+    if value is None:
+        monkeypatch.delenv(BLOG_SETTINGS_VARIABLE, raising=False)
+    else:
+        monkeypatch.setenv(BLOG_SETTINGS_VARIABLE, value)
+    assert blog_settings() is expected
 
 
 def test_run_mismatch_accepts_only_a_run_with_these_settings_on_this_data(cheetah_run, tmp_path):
