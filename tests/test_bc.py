@@ -9,7 +9,7 @@ import torch
 from _helpers import one_thread  # noqa: F401 (fixture)
 from conftest import raises_one_line
 
-from dt_tutorial.bc import BCPolicy, bc_train_config, load_bc, top_episodes, train_bc
+from dt_tutorial.bc import BC_SETTINGS, BCPolicy, bc_train_config, load_bc, loss_plateau, top_episodes, train_bc
 from dt_tutorial.data import Trajectories
 from dt_tutorial.schema import EPISODE_FEATURES
 from dt_tutorial.rollout import evaluate
@@ -115,3 +115,37 @@ def test_top_fraction_trains_on_the_kept_episodes_only(halfcheetah_episodes, tmp
 def test_top_fraction_out_of_range_is_a_user_error(fraction):
     with raises_one_line("top_fraction must be in"):
         top_episodes(episodes_with_returns([1.0, 2.0]), fraction)
+
+
+def test_bc_has_its_own_settings_and_a_preset_gives_the_dts():
+    own, dt = bc_train_config(), bc_train_config("demo")
+    assert (own.max_steps, own.batch_size, own.max_grad_norm) == (BC_SETTINGS["max_steps"], BC_SETTINGS["batch_size"], BC_SETTINGS["max_grad_norm"])
+    assert (dt.max_steps, dt.batch_size, dt.max_grad_norm) == (3000, 64, 0.25)  # the demo preset's
+    assert own.context_length == dt.context_length == 1 and own.dropout == dt.dropout == 0.0
+    assert bc_train_config(max_steps=7).max_steps == 7
+
+
+def test_loss_plateau_measures_how_much_the_loss_still_moves():
+    def history(losses):
+        return [{"step": 10 * (i + 1), "loss": loss} for i, loss in enumerate(losses)]
+
+    assert loss_plateau(history([1.0] * 10)) == 0.0
+    assert loss_plateau(history([10, 9, 8, 7, 6, 5, 4, 3, 2, 1])) == pytest.approx(1.5 / 3.5 - 1)  # still falling: -57 %
+    with raises_one_line("too few logged losses"):
+        loss_plateau(history([1.0]))
+
+
+def test_state_noise_perturbs_training_inputs_only(bc_run, halfcheetah_episodes, tmp_path):
+    config = bc_train_config("tiny", device="cpu", max_steps=2, save_steps=1000)
+    run = train_bc(halfcheetah_episodes, "halfcheetah-test", config, tmp_path, hidden_sizes=(8,), state_noise=0.5, progress=False)
+    policy = run.model
+    window = {"states": torch.zeros(4, 1, 17), "actions": torch.zeros(4, 1, 6), "attention_mask": torch.ones(4, 1)}
+    policy.eval()
+    with torch.no_grad():
+        np.testing.assert_allclose(policy.predict_actions(window), policy.predict_actions(window))  # acting: no noise
+        policy.train()
+        torch.manual_seed(0)
+        noisy = policy(**window)["loss"]
+        torch.manual_seed(1)
+        assert policy(**window)["loss"] != noisy  # training: a fresh draw of noise each call
+    assert load_bc(run.output_dir).config.state_noise == 0.5
