@@ -3,13 +3,16 @@
 #
 # # 1 · Offline RL, the Decision Transformer, and the dataset
 #
-# This is the first of four notebooks that rebuild the 🤗 blog tutorial
+# This is the first of five notebooks that rebuild the 🤗 blog tutorial
 # [*Train your first Decision Transformer*](https://huggingface.co/blog/train-decision-transformers)
 # on today's libraries. At the end of notebook 4 a simulated half-cheetah runs across the screen, steered
-# by a transformer that never touched the simulator while it learned.
+# by a transformer that never touched the simulator while it learned; notebook 5 compares it with behaviour
+# cloning.
 #
 # Here we meet the ideas and the data: what offline reinforcement learning is, how a Decision
 # Transformer reads an episode, and what is inside the HalfCheetah dataset we train on.
+#
+# > **What it needs and how long it takes.** A CPU is fine. <!-- TIMING-01 -->
 
 # %% [markdown]
 # ## Setup
@@ -82,15 +85,24 @@ show_versions()
 # %% [markdown]
 # ## What changed since the blog post
 #
-# The original notebook no longer runs. This version keeps its ideas and fixes what broke:
+# The original notebook no longer runs, and its defaults do not make a cheetah that runs and steers on a CPU in
+# minutes. Every departure these notebooks make, why, and where to read more (`DT_TUTORIAL_BLOG_SETTINGS=1`
+# switches the data and the training settings back to the blog's, in all five notebooks):
 #
-# - **gym 0.21 + mujoco-py** (no longer installable) → **gymnasium** `HalfCheetah-v5` + the official `mujoco` bindings.
-# - **The dataset's loading script** (refused by `datasets` ≥ 4) → the hub's **parquet export** of the same data,
-#   plus a bundled offline copy.
-# - **A row-by-row Python collator** (most of the training time) → a **vectorised** collator (notebook 2).
-# - **Dropout left on during evaluation** → the model in **eval mode**, without gradients (notebook 4).
-# - **A broken video recorder** → frames written with **imageio** and shown inline (notebook 4).
-# - transformers 5 takes the warm-up ratio as a float `warmup_steps` (notebook 3).
+# | what | the blog | here, by default | why | where |
+# |---|---|---|---|---|
+# | simulator | `gym==0.21` + mujoco-py | gymnasium `HalfCheetah-v5` + the official `mujoco` bindings | the old ones no longer install | `dt_tutorial/envs.py` |
+# | loading the data | the dataset's loading script | the hub's parquet export of the same data, or a copy generated offline | `datasets` ≥ 4 refuses loading scripts | below; `dt_tutorial/data.py` |
+# | **the data** | the D4RL expert's episodes (`halfcheetah-expert-v2`) | **multi-skill**: a pretrained expert held at 24 speeds, generated on your machine | expert-only data cannot be steered by the target return | below; notebook 4, last section; BENCHMARKS.md, "Steering" |
+# | **training settings** | `tutorial`: lr 1e-4, linear decay, dropout 0.1, 120 epochs | **`demo` preset**: 3,000 steps at lr 1e-3 with cosine decay, no dropout | the blog's settings stop before the cheetah runs (D4RL 18.9 on expert data, against 97.7) | notebook 3; BENCHMARKS.md, "Learning quality" |
+# | **the return-to-go the model reads** | the return-to-go itself | a **pace**, $\hat R_t \cdot H/(H-t)$, clipped to the data's range of returns; it assumes every episode lasts $H = 1000$ steps | the model follows the target far more closely | notebook 2, "the return-to-go as a pace"; BENCHMARKS.md, "Steering" |
+# | the collator | a Python loop over the rows of each batch | the same windows from a few array operations (checked against the blog's, written out) | it was most of the training time | notebook 2 |
+# | the loss | boolean indexing of the real steps | the same value with fixed shapes (checked against the blog's class, written out) | no data-dependent shapes (`torch.compile`) | notebook 3 |
+# | warm-up | `warmup_ratio=0.1` | `warmup_steps=0.1` | transformers 5 removed `warmup_ratio` | notebook 3 |
+# | speed on a CPU | float32, torch's fused attention | bf16 autocast where the CPU has it, attention as plain matrix products | faster steps, the same training | notebook 3; BENCHMARKS.md |
+# | evaluation | dropout on, one episode at a time | eval mode (dropout off), many episodes in one batch, only the newest action computed | dropout adds noise to every action; speed | notebook 4 (the blog's loop written out and checked against `evaluate`) |
+# | the video | a recorder that no longer works | frames written with imageio, shown inline | | notebook 4 |
+# | randomness | the global `random` / `np.random` | each collator its own seeded generator | the same batches on every run, also when resumed | notebook 2 |
 
 # %% [markdown]
 # ## Parameters
@@ -98,18 +110,20 @@ show_versions()
 # Every size in this notebook follows from one switch, `FAST`. Continuous integration sets the environment
 # variable `DT_TUTORIAL_FAST=1` so that the notebook runs in seconds; leave it unset to get the real thing.
 #
-# `BLOG_SETTINGS` picks the data (keep the same value in all four notebooks). By default (`False`) we train on
-# the bundled **multi-skill** data: the expert held at 24 speeds, so that the target return you ask for in
-# notebook 4 steers the cheetah. `True` gives the blog's exact setup: expert-only data (the hub's
-# `halfcheetah-expert-v2` when reachable) and the blog's `tutorial` training settings.
+# `BLOG_SETTINGS` picks the data and the training settings, read the same way by all five notebooks: it is
+# `True` when the environment variable `DT_TUTORIAL_BLOG_SETTINGS=1` is set (start Jupyter with it; on Colab run
+# `%env DT_TUTORIAL_BLOG_SETTINGS=1` before this cell). By default (`False`) we train on the bundled
+# **multi-skill** data: the expert held at 24 speeds, so that the target return you ask for in notebook 4 steers
+# the cheetah. `True` gives the blog's setup: expert-only data (the hub's `halfcheetah-expert-v2` when
+# reachable) and the blog's `tutorial` training settings.
 
 # %%
 import os
 
-from dt_tutorial.notebook import tutorial_choice
+from dt_tutorial.notebook import blog_settings, tutorial_choice
 
 FAST = os.environ.get("DT_TUTORIAL_FAST") == "1"  # CI sets DT_TUTORIAL_FAST=1: every size below shrinks
-BLOG_SETTINGS = False  # True: the blog's expert-only data and training settings (a slider that cannot steer)
+BLOG_SETTINGS = blog_settings()  # DT_TUTORIAL_BLOG_SETTINGS=1: the blog's expert-only data and training settings
 DATASET, USE_HUB, PRESET = tutorial_choice(BLOG_SETTINGS, FAST)  # by default: "bundled", False, "demo"
 N_EPISODES = 20 if FAST else 1000  # episodes of the bundled dataset (the hub's set has its own 1,000)
 TRY_OTHER_SOURCES = False  # True: the optional section at the end downloads a hub checkpoint and a Minari dataset
@@ -211,7 +225,7 @@ plt.show()
 
 # %% [markdown]
 # RL papers report HalfCheetah results as a **D4RL score**: 0 is a random policy, 100 is the D4RL
-# expert (a return of about 12 135). We use it in notebook 4 to judge our trained model; here is the
+# expert (a return of about 12,135). We use it in notebook 4 to judge our trained model; here is the
 # dataset's own score, the level the model imitates.
 
 # %%
@@ -278,6 +292,40 @@ if TRY_OTHER_SOURCES:
     print(load_episodes("minari:mujoco/halfcheetah/expert-v0"))
 else:
     print("TRY_OTHER_SOURCES is False: nothing downloaded")
+
+# %% [markdown]
+# ## Exercises
+#
+# 1. **Return against speed.** For the multi-skill data, plot each episode's return against the speed its driver
+#    was held at (`speed(policy)` above; leave out the full-speed expert, `inf`). *You should see* the return rise
+#    with the speed, almost on a line: the rank correlation the solution prints is close to 1.
+# 2. **The expert-only data.** Load it with `load_tutorial_dataset("bundled-expert", N_EPISODES)` and compare the
+#    spread of its episode returns with the multi-skill data's. *You should see* a standard deviation many times
+#    smaller: nearly every episode earns the same return, which is why notebook 4's slider cannot steer a model
+#    trained on it.
+#
+# <details><summary>Solutions</summary>
+#
+# ```python
+# # 1
+# import numpy as np
+#
+# from dt_tutorial.rollout import spearman_rho
+#
+# speeds = np.array([speed(policy) for policy in episodes["policy"]])
+# held = np.isfinite(speeds)
+# plt.scatter(speeds[held], traj.episode_returns[held], s=5)
+# plt.xlabel("held speed (m/s)"), plt.ylabel("episode return"), plt.show()
+# print(f"rank correlation: {spearman_rho(speeds[held], traj.episode_returns[held]):.3f}")
+#
+# # 2
+# expert_episodes, expert_name = load_tutorial_dataset("bundled-expert", N_EPISODES)
+# expert = Trajectories.from_dataset(expert_episodes, expert_name)
+# print(f"std of the returns: expert-only {expert.episode_returns.std():.0f}, multi-skill {traj.episode_returns.std():.0f}")
+# assert expert.episode_returns.std() < traj.episode_returns.std() / 4
+# ```
+#
+# </details>
 
 # %% [markdown]
 # ## Next

@@ -7,6 +7,8 @@
 # collator* cuts the windows out of the dataset, normalises them and stacks them into a batch, every
 # training step. This notebook takes that preprocessing apart, one idea at a time, and shows each on
 # real data and real batches.
+#
+# > **What it needs and how long it takes.** A CPU is fine. <!-- TIMING-02 -->
 
 # %% [markdown]
 # ## Setup
@@ -44,18 +46,20 @@ show_versions()
 # Every size in this notebook follows from one switch, `FAST`. Continuous integration sets the environment
 # variable `DT_TUTORIAL_FAST=1` so that the notebook runs in seconds; leave it unset to get the real thing.
 #
-# `BLOG_SETTINGS` picks the data (keep the same value in all four notebooks). By default (`False`) we train on
-# the bundled **multi-skill** data: the expert held at 24 speeds, so that the target return you ask for in
-# notebook 4 steers the cheetah. `True` gives the blog's exact setup: expert-only data (the hub's
-# `halfcheetah-expert-v2` when reachable) and the blog's `tutorial` training settings.
+# `BLOG_SETTINGS` picks the data and the training settings, read the same way by all five notebooks: it is
+# `True` when the environment variable `DT_TUTORIAL_BLOG_SETTINGS=1` is set (start Jupyter with it; on Colab run
+# `%env DT_TUTORIAL_BLOG_SETTINGS=1` before this cell). By default (`False`) we train on the bundled
+# **multi-skill** data: the expert held at 24 speeds, so that the target return you ask for in notebook 4 steers
+# the cheetah. `True` gives the blog's setup: expert-only data (the hub's `halfcheetah-expert-v2` when
+# reachable) and the blog's `tutorial` training settings.
 
 # %%
 import os
 
-from dt_tutorial.notebook import tutorial_choice
+from dt_tutorial.notebook import blog_settings, tutorial_choice
 
 FAST = os.environ.get("DT_TUTORIAL_FAST") == "1"  # CI sets DT_TUTORIAL_FAST=1: every size below shrinks
-BLOG_SETTINGS = False  # True: the blog's expert-only data and training settings (a slider that cannot steer)
+BLOG_SETTINGS = blog_settings()  # DT_TUTORIAL_BLOG_SETTINGS=1: the blog's expert-only data and training settings
 DATASET, USE_HUB, PRESET = tutorial_choice(BLOG_SETTINGS, FAST)  # by default: "bundled", False, "demo"
 N_EPISODES = 20 if FAST else 1000  # episodes of the bundled dataset (the hub's set has its own 1,000)
 K = 20  # context length: time steps per window (the tutorial's max_len)
@@ -144,16 +148,33 @@ plt.show()
 # ### What the model reads: the return-to-go as a pace
 #
 # The paper feeds the model the return-to-go itself. Our `demo` preset (`return_pace=True`, a difference from
-# the paper) hands it over as a **pace**: $\hat R_t \cdot H / (H - t)$ with $H = 1000$ steps, the return a whole
-# episode would reach at the rate still needed. At $t = 0$ it *is* the return-to-go, so a target of 6,000 still
-# enters as 6.0; for an episode held at one speed it stays level all episode (the orange line below), where the
-# return-to-go falls. Why bother? A return-to-go of 3.0 means "jog" at step 0 and "sprint" at step 750, so the
-# model would have to divide by the steps left to read the speed out of it; in our measurements it learned that
-# poorly in a few thousand steps. The pace *is* the speed still needed, and while the cheetah runs it also
-# corrects it: fall behind and the pace rises, get ahead and it drops. Same data, same training: Spearman rho
-# 0.92–0.99 between target and achieved return with the pace, 0.70–0.84 without (BENCHMARKS.md, "Steering").
-# The collator still builds the paper's returns-to-go; the model converts them (`model.conditioned`) for
-# training and evaluation alike.
+# the paper and the blog) hands it over as a **pace**:
+#
+# $$\text{pace}_t = \hat R_t \cdot \frac{H}{H - t}, \qquad H = 1000 \text{ steps},$$
+#
+# the return a whole episode would reach at the rate still needed. At $t = 0$ it *is* the return-to-go, so a
+# target of 6,000 still enters as 6.0; for an episode held at one speed it stays level all episode (the orange
+# line below), where the return-to-go falls. Why bother? A return-to-go of 3.0 means "jog" at step 0 and
+# "sprint" at step 750, so the model would have to divide by the steps left to read the speed out of it. The
+# pace *is* the speed still needed, and while the cheetah runs it also corrects it: fall behind and the pace
+# rises, get ahead and it drops.
+#
+# Two details, both in `model.conditioned`:
+#
+# - **It is clipped** to the range of the training data's episode returns: above at the highest return, below
+#   at 0 (or the lowest return, if that is negative). Near the end of an episode $H - t$ is small, so a cheetah behind its target would
+#   otherwise be asked for an enormous pace it has never seen; and a target above the data asks for no more
+#   than the best episode did.
+# - **It assumes every episode lasts $H = 1000$ steps** (`max_ep_len`), as HalfCheetah's episodes do: they end
+#   at the time limit only. For an environment whose episodes end early (a Hopper that falls), $H - t$ would
+#   not be the steps left, and the pace would be wrong; keep `return_pace=False` there.
+#
+# Does it help? Measured on otherwise equal settings (the same data, the same 3,000 steps, dropout 0.1 in both,
+# training seeds 1, 7 and 42; BENCHMARKS.md, "Steering", rows `demo` and `pace`): the mean miss between target
+# and achieved return, over the targets inside the data's range, fell from 613, 1,018 and 1,219 without the
+# pace to 137, 149 and 461 with it. With dropout also switched off, as the `demo` preset does, five seeds
+# steered with a rank correlation of 0.921 to 0.992 between target and achieved return (rows `pace-nodrop`).
+# The collator still builds the paper's returns-to-go; the model converts them for training and evaluation alike.
 
 # %%
 import torch
@@ -232,23 +253,100 @@ fig.tight_layout()
 plt.show()
 
 # %% [markdown]
-# ## 4 · A real batch
+# ## 4 · The blog's collator, written out
 #
-# Now the collator itself, on our dataset. Its constructor is the tutorial's:
-# `DecisionTransformerGymDataCollator(dataset, max_len=20, scale=1000, ...)`. The 🤗 `Trainer` calls it
-# with a list of dataset rows; this collator only uses how many there are (the batch size) and draws
-# the windows itself. It returns a dict of tensors, the inputs of the model:
+# Now the whole recipe as one class, the blog's `DecisionTransformerGymDataCollator` with its structure kept
+# (its loops, its per-row slicing, its padding values). For each of the `batch_size` rows the 🤗 `Trainer`
+# hands it, it
+#
+# 1. **samples an episode by length** and a uniform start inside it (section 3),
+# 2. **cuts a window** of up to $K$ steps from that start, and the returns-to-go of those steps (section 2),
+# 3. **pads it on the left** to $K$ steps: states 0, actions −10, rewards, returns-to-go and timesteps 0, and an
+#    attention mask of 1 on real steps, 0 on padding (section 5 below),
+# 4. **normalises the states** with the dataset's mean and std (section 1),
+# 5. **scales the returns-to-go** by `SCALE` (section 2).
+#
+# Two small changes from the blog, so that we can check it against the package below: randomness comes from its
+# own generator (`seed`), and the drawing (step 1) is a method of its own, `draw`, separate from building the
+# windows (`windows`), so both collators can be handed the very same draws. (The blog also built a `dones`
+# window and then left it out of the batch; it is left out here from the start.)
 
 # %%
-collator = DecisionTransformerGymDataCollator(traj, max_len=K, scale=SCALE, seed=0)
-batch = collator([None] * BATCH_SIZE)  # what the Trainer does each step, with BATCH_SIZE rows
+import torch
+
+from dt_tutorial.data import discount_cumsum
+
+
+class BlogCollator:
+    """The blog's DecisionTransformerGymDataCollator: loops over the rows of a batch, one episode at a time."""
+
+    def __init__(self, dataset, max_len=20, scale=1000.0, max_ep_len=1000, seed=None):
+        self.dataset, self.max_len, self.scale, self.max_ep_len = dataset, max_len, scale, max_ep_len
+        self.state_dim = len(dataset[0]["observations"][0])
+        self.act_dim = len(dataset[0]["actions"][0])
+        states = np.vstack(dataset["observations"])  # every state of every episode: [n_steps, state_dim]
+        self.state_mean, self.state_std = states.mean(axis=0), states.std(axis=0) + 1e-6
+        self.traj_lens = np.array([len(rewards) for rewards in dataset["rewards"]])
+        self.p_sample = self.traj_lens / self.traj_lens.sum()  # episodes drawn in proportion to their length
+        self.rng = np.random.default_rng(seed)
+
+    def draw(self, batch_size):
+        """Step 1: episodes by length, then a uniform start inside each. ([batch], [batch])"""
+        episodes = self.rng.choice(len(self.traj_lens), size=batch_size, p=self.p_sample)
+        starts = self.rng.integers(0, self.traj_lens[episodes])
+        return episodes, starts
+
+    def windows(self, episodes, starts):
+        s, a, r, rtg, timesteps, mask = [], [], [], [], [], []
+        for episode, si in zip(episodes, starts):
+            feature = self.dataset[int(episode)]  # one row: one whole episode, as Python lists
+            # Step 2: cut the window, and the returns-to-go of its steps.
+            s.append(np.array(feature["observations"][si : si + self.max_len]))  # [tlen, state_dim]
+            a.append(np.array(feature["actions"][si : si + self.max_len]))  # [tlen, act_dim]
+            r.append(np.array(feature["rewards"][si : si + self.max_len]).reshape(-1, 1))  # [tlen, 1]
+            tlen = len(s[-1])
+            rtg.append(discount_cumsum(np.array(feature["rewards"][si:]), gamma=1.0)[:tlen].reshape(-1, 1))
+            timesteps.append(np.minimum(np.arange(si, si + tlen), self.max_ep_len - 1))
+            # Step 3: pad on the left up to max_len.
+            pad = self.max_len - tlen
+            s[-1] = np.concatenate([np.zeros((pad, self.state_dim)), s[-1]])
+            a[-1] = np.concatenate([np.full((pad, self.act_dim), -10.0), a[-1]])
+            r[-1] = np.concatenate([np.zeros((pad, 1)), r[-1]])
+            rtg[-1] = np.concatenate([np.zeros((pad, 1)), rtg[-1]])
+            timesteps[-1] = np.concatenate([np.zeros(pad, dtype=np.int64), timesteps[-1]])
+            mask.append(np.concatenate([np.zeros(pad), np.ones(tlen)]))
+            # Step 4: normalise the states; step 5: scale the returns-to-go.
+            s[-1] = (s[-1] - self.state_mean) / self.state_std
+            rtg[-1] = rtg[-1] / self.scale
+        as_float = lambda rows: torch.from_numpy(np.stack(rows)).float()  # noqa: E731
+        return {
+            "states": as_float(s),  # [batch, max_len, state_dim]
+            "actions": as_float(a),  # [batch, max_len, act_dim]
+            "rewards": as_float(r),  # [batch, max_len, 1]
+            "returns_to_go": as_float(rtg),  # [batch, max_len, 1]
+            "timesteps": torch.from_numpy(np.stack(timesteps)),  # [batch, max_len]
+            "attention_mask": as_float(mask),  # [batch, max_len]
+        }
+
+    def __call__(self, features):
+        """What the Trainer calls with a list of dataset rows; only their number (the batch size) is used."""
+        return self.windows(*self.draw(len(features)))
+
+
+# %% [markdown]
+# Run it the way the `Trainer` will, on a batch of `BATCH_SIZE` rows. It returns a dict of tensors, the inputs
+# of the model:
+
+# %%
+blog_collator = BlogCollator(episodes, max_len=K, scale=SCALE, seed=0)
+batch = blog_collator([None] * BATCH_SIZE)  # what the Trainer does each step, with BATCH_SIZE rows
 for name, tensor in batch.items():
     print(f"{name:<15} {str(tuple(tensor.shape)):<14} {tensor.dtype}")
 
 # %% [markdown]
 # `states`, `actions`, `rewards` and `returns_to_go` have one entry per step of each window;
 # `timesteps` is each step's position inside its episode (for the timestep embedding, capped at
-# `max_ep_len - 1 = 999`). Below, one window: its scaled return-to-go, three of its normalised state
+# `max_ep_len - 1`). Below, one window: its scaled return-to-go, three of its normalised state
 # dimensions, and its attention mask.
 
 # %%
@@ -261,20 +359,19 @@ plt.show()
 # ## 5 · Padding and the attention mask
 #
 # A window that starts fewer than $K$ steps before its episode's end has fewer than $K$ real steps.
-# It is **padded on the left** up to $K$: padded states are zero states (then normalised), actions −10,
-# rewards, returns-to-go and timesteps 0. The **attention mask** is 1 on real steps and 0 on padding:
+# It is **padded on the left** up to $K$. The **attention mask** is 1 on real steps and 0 on padding:
 # GPT-2 does not attend to masked positions, and the loss ignores them. Padding on the left keeps the
 # newest real step in the last position, exactly where the model looks when it acts (notebook 4).
 #
-# With 1000-step episodes few random windows need padding, so let us ask for one that starts 6 steps
-# before the end of episode 0: `collator.windows` takes the start indices directly.
+# With long episodes few random windows need padding, so let us ask for one that starts 6 steps before the end
+# of episode 0: `windows` takes the draws directly.
 
 # %%
 padded_rows = int((batch["attention_mask"].sum(dim=1) < K).sum())
 print(f"windows with padding in the random batch: {padded_rows} of {BATCH_SIZE}")
 
-near_end = traj.episode_starts[0] + traj.episode_lengths[0] - 6  # global index: 6 steps before episode 0 ends
-padded = collator.windows(np.array([near_end]))
+near_end = np.array([blog_collator.traj_lens[0] - 6])  # a start 6 steps before episode 0 ends
+padded = blog_collator.windows(np.array([0]), near_end)
 print("attention mask:   ", padded["attention_mask"][0].int().tolist())
 print("action[0] per step:", padded["actions"][0, :, 0].numpy().round(2))
 print("timesteps:        ", padded["timesteps"][0].tolist())
@@ -282,13 +379,54 @@ plot_window(padded, row=0)
 plt.show()
 
 # %% [markdown]
-# ## 6 · Vectorised: no Python loop over rows
+# ## 6 · The same, faster: the package's collator
 #
-# The blog's collator loops in Python over the 64 rows of every batch, slicing one episode at a time
-# and concatenating small arrays; the `Trainer` calls it at every step, so it took most of the training
-# time. This collator builds the whole batch with a few array operations: one random draw, one
-# `searchsorted`, and one gather with a `[batch, K]` grid of indices into the flat arrays of
-# `Trajectories`. Same windows, same padding, same distribution. Here is all of it:
+# The blog's collator works row by row in Python: for each of the 64 rows of every batch it fetches a whole
+# episode from the table, slices it and concatenates small arrays. The `Trainer` calls it at every step, so it
+# took most of the training time. `dt_tutorial`'s `DecisionTransformerGymDataCollator` (same constructor, same
+# output) builds the whole batch with a few array operations over the flat arrays of `Trajectories`: it
+# normalises every state once when it is built, draws one global step per window (section 3), finds its
+# episode with one `np.searchsorted`, and gathers all windows with one `[batch, K]` grid of indices, padding
+# included. Its `windows(starts)` takes global step indices: step `start` of episode `e` is
+# `traj.episode_starts[e] + start`.
+#
+# First the check: handed the same draws, both collators build the same windows (up to float32 rounding: the
+# blog's arithmetic runs in float64).
+
+# %%
+from dt_tutorial.collator import DecisionTransformerGymDataCollator
+
+collator = DecisionTransformerGymDataCollator(traj, max_len=K, scale=SCALE, seed=0)
+draw_episodes, draw_starts = blog_collator.draw(BATCH_SIZE)
+draw_episodes[0], draw_starts[0] = 0, blog_collator.traj_lens[0] - 6  # include a padded window
+ours = blog_collator.windows(draw_episodes, draw_starts)
+theirs = collator.windows(traj.episode_starts[draw_episodes] + draw_starts)
+for name in ours:
+    torch.testing.assert_close(theirs[name], ours[name].to(theirs[name].dtype), rtol=1e-4, atol=1e-4, msg=f"{name} differs")
+    print(f"{name:<15} same: largest difference {float((theirs[name] - ours[name]).abs().max()):.1e}")
+
+# %% [markdown]
+# And the time per batch, side by side on the same data (this machine, now; BENCHMARKS.md has the measurement
+# across whole trainings):
+
+# %%
+import time
+
+
+def seconds_per_batch(make_batch, n_batches):
+    start = time.perf_counter()
+    for _ in range(n_batches):
+        make_batch([None] * BATCH_SIZE)
+    return (time.perf_counter() - start) / n_batches
+
+
+blog_seconds = seconds_per_batch(blog_collator, 3 if FAST else 20)
+package_seconds = seconds_per_batch(collator, 50 if FAST else 500)
+print(f"the blog's collator:      {blog_seconds * 1e3:8.2f} ms per batch of {BATCH_SIZE} windows of {K} steps")
+print(f"the package's collator:   {package_seconds * 1e3:8.2f} ms per batch ({blog_seconds / package_seconds:.0f}x faster)")
+
+# %% [markdown]
+# From here on the notebooks use the package's collator. Here is all of its `windows`:
 
 # %%
 import inspect
@@ -296,17 +434,41 @@ import inspect
 print(inspect.getsource(DecisionTransformerGymDataCollator.windows))
 
 # %% [markdown]
-# How much faster than the tutorial's row-by-row collator it is, measured on the same data: see
-# BENCHMARKS.md. The time one batch takes here:
-
-# %%
-import time
-
-n_batches = 50 if FAST else 500
-t0 = time.perf_counter()
-for _ in range(n_batches):
-    collator([None] * BATCH_SIZE)
-print(f"{(time.perf_counter() - t0) / n_batches * 1e3:.2f} ms per batch of {BATCH_SIZE} windows of {K} steps")
+# ## Exercises
+#
+# Try these, then open the solution under each to compare.
+#
+# 1. **A shorter context.** Build the package's collator with `max_len=5` and draw a batch. *You should see*
+#    `states` of shape `(BATCH_SIZE, 5, 17)` and `attention_mask` of shape `(BATCH_SIZE, 5)`.
+# 2. **How often is a window padded?** A window is padded when it starts in the last $K - 1$ steps of its
+#    episode. Draw a few thousand windows and count. *You should see roughly* $(K - 1) \cdot$ episodes $/$ steps
+#    of them padded (the solution computes it), about two in a hundred for episodes of a thousand steps.
+# 3. **Without the scale.** Build the blog's collator with `scale=1.0`. *You should see* returns-to-go as large
+#    as the data's largest episode return (`traj.episode_returns.max()`), instead of numbers around 10.
+#
+# <details><summary>Solutions</summary>
+#
+# ```python
+# # 1
+# short = DecisionTransformerGymDataCollator(traj, max_len=5, seed=0)([None] * BATCH_SIZE)
+# print(short["states"].shape, short["attention_mask"].shape)
+# assert short["states"].shape == (BATCH_SIZE, 5, traj.state_dim)
+#
+# # 2
+# many = collator([None] * 20_000)
+# padded_share = float((many["attention_mask"].sum(dim=1) < K).float().mean())
+# expected = (K - 1) * traj.n_episodes / traj.n_steps
+# print(f"padded: {padded_share:.4f}, expected {expected:.4f}")
+# assert abs(padded_share - expected) < 0.005
+#
+# # 3
+# unscaled = BlogCollator(episodes, max_len=K, scale=1.0, seed=0)([None] * BATCH_SIZE)
+# print(f"largest return-to-go in the batch: {float(unscaled['returns_to_go'].max()):.0f}, "
+#       f"largest episode return: {traj.episode_returns.max():.0f}")
+# assert unscaled["returns_to_go"].max() <= traj.episode_returns.max() + 1
+# ```
+#
+# </details>
 
 # %% [markdown]
 # ## Next

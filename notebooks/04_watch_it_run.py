@@ -4,7 +4,11 @@
 # # 4 · Watch it run
 #
 # The payoff: put the trained Decision Transformer in the HalfCheetah simulator, measure how well it
-# does, watch a video of it, and ask it for different returns to see what return-conditioning means.
+# does, watch a video of it, and ask it for different returns to see what return-conditioning means. First we
+# write the blog's evaluation loop ourselves, then meet `evaluate`, the same loop run for many episodes at once.
+#
+# > **What it needs and how long it takes.** A CPU is fine; a GPU helps little (the simulator runs on the CPU).
+# > <!-- TIMING-04 -->
 
 # %% [markdown]
 # ## Setup
@@ -42,18 +46,20 @@ show_versions()
 # Every size in this notebook follows from one switch, `FAST`. Continuous integration sets the environment
 # variable `DT_TUTORIAL_FAST=1` so that the notebook runs in seconds; leave it unset to get the real thing.
 #
-# `BLOG_SETTINGS` picks the data (keep the same value in all four notebooks). By default (`False`) we train on
-# the bundled **multi-skill** data: the expert held at 24 speeds, so that the target return you ask for in
-# notebook 4 steers the cheetah. `True` gives the blog's exact setup: expert-only data (the hub's
-# `halfcheetah-expert-v2` when reachable) and the blog's `tutorial` training settings.
+# `BLOG_SETTINGS` picks the data and the training settings, read the same way by all five notebooks: it is
+# `True` when the environment variable `DT_TUTORIAL_BLOG_SETTINGS=1` is set (start Jupyter with it; on Colab run
+# `%env DT_TUTORIAL_BLOG_SETTINGS=1` before this cell). By default (`False`) we train on the bundled
+# **multi-skill** data: the expert held at 24 speeds, so that the target return you ask for in notebook 4 steers
+# the cheetah. `True` gives the blog's setup: expert-only data (the hub's `halfcheetah-expert-v2` when
+# reachable) and the blog's `tutorial` training settings.
 
 # %%
 import os
 
-from dt_tutorial.notebook import tutorial_choice
+from dt_tutorial.notebook import blog_settings, tutorial_choice
 
 FAST = os.environ.get("DT_TUTORIAL_FAST") == "1"  # CI sets DT_TUTORIAL_FAST=1: every size below shrinks
-BLOG_SETTINGS = False  # True: the blog's expert-only data and training settings (a slider that cannot steer)
+BLOG_SETTINGS = blog_settings()  # DT_TUTORIAL_BLOG_SETTINGS=1: the blog's expert-only data and training settings
 DATASET, USE_HUB, PRESET = tutorial_choice(BLOG_SETTINGS, FAST)  # by default: "bundled", False, "demo"
 N_EPISODES = 20 if FAST else 1000  # episodes of the bundled dataset (the hub's set has its own 1,000)
 RUN_DIR = "runs/03_train"  # notebook 3's model: used only if it was trained with these settings on this data
@@ -64,7 +70,7 @@ MAX_STEPS = 100 if FAST else None  # steps per evaluation episode; None: the env
 VIDEO_STEPS = 50 if FAST else None  # steps of the filmed episodes (each frame is rendered, which is slow on a CPU)
 VIDEO_SIZE = (160, 120) if FAST else (320, 240)  # (width, height) of each video panel in pixels
 VIDEO_TARGETS = (2000, 6000, 12000)  # one cheetah per target, side by side
-CONDITIONING_TARGETS = [2000, 12000] if FAST else [1000, 2500, 4000, 5500, 7000, 8500, 10000, 12000]
+CONDITIONING_TARGETS = [2000, 12000] if FAST else [1500, 3000, 4500, 6000, 7500, 9000, 10500, 12000]
 N_CONDITIONING_EPISODES = 2 if FAST else 5
 CONTRAST_DATASET = "bundled" if BLOG_SETTINGS else "bundled-expert"  # the other data, for the last section
 CONTRAST_PRESET = "tiny" if FAST else "demo"
@@ -88,26 +94,121 @@ model = load_or_train([RUN_DIR, Path(OUT_DIR) / "model"], get_config(PRESET), DA
 print(f"{model.num_parameters():,} parameters, trained on {model.config.dataset_name} for {model.config.env_id}")
 
 # %% [markdown]
-# ## Evaluate: how well does it run?
+# ## The evaluation loop, written out
 #
-# An evaluation episode goes like this. Reset the environment and set the return-to-go to the target we
-# ask for, divided by the scale (12 000 → 12.0). At each step, give the model the last $K$ steps
-# (normalised with the mean/std saved in the model, left-padded at the start exactly as in training),
-# take its predicted action for the newest step, apply it in the environment, and lower the return-to-go
-# by the reward received. The model runs in eval mode without gradients, and all episodes advance
-# together: one model call per time step for the whole batch.
+# An evaluation episode goes like this (the blog's loop, one episode, one model call per step):
 #
-# We report the returns and their **D4RL score** (0 = random policy, 100 = D4RL expert).
-# In fast mode the episodes stop after `MAX_STEPS` and the model is the `tiny` one, so expect returns
-# near 0: the cheetah barely moves. The `demo` model runs at about the expert's speed when asked for 12,000.
+# - reset the environment; the return-to-go starts at the target we ask for, divided by the scale (12,000 →
+#   12.0); states are normalised with the mean/std saved in the model;
+# - at each step, hand the model the last $K$ steps of states, actions, returns-to-go and timesteps, left-padded
+#   exactly as in training, with the current step's action still 0 (it is what we ask for), and take its
+#   predicted action for the newest step;
+# - apply that action in the environment, and **subtract the reward received from the return-to-go**: what is
+#   still to be earned.
+#
+# The model runs in eval mode (dropout off) without gradients.
+
+# %%
+import torch
+
+from dt_tutorial.collator import PAD_ACTION
+from dt_tutorial.envs import make_env
+from dt_tutorial.model import state_normalisation
+
+
+@torch.no_grad()
+def run_one_episode(model, target_return, seed=0, max_steps=None):
+    """The blog's evaluation loop: one episode at one target return; returns the episode's return."""
+    config, K = model.config, model.config.context_length
+    mean, std = state_normalisation(config)
+    env = make_env(config.env_id)
+    obs, _ = env.reset(seed=seed)
+    states = torch.from_numpy((obs - mean) / std).float()[None]  # [t + 1, state_dim]
+    actions = torch.zeros((0, config.act_dim))  # [t, act_dim]
+    returns_to_go = torch.tensor([[target_return / config.scale]])  # [t + 1, 1]
+    episode_return = 0.0
+    for t in range(max_steps or env.spec.max_episode_steps):
+        actions = torch.cat([actions, torch.zeros((1, config.act_dim))])  # this step's action: 0 until predicted
+        n = min(t + 1, K)  # real steps in the window
+        pad = K - n  # left padding, with the collator's values (masked: they do not change the prediction)
+        window = {
+            "states": torch.cat([torch.from_numpy((0.0 - mean) / std)[None].expand(pad, -1), states[-n:]])[None],
+            "actions": torch.cat([torch.full((pad, config.act_dim), PAD_ACTION), actions[-n:]])[None],
+            "rewards": torch.zeros((1, K, 1)),  # the model does not read rewards
+            "returns_to_go": torch.cat([torch.zeros((pad, 1)), returns_to_go[-n:]])[None],
+            "timesteps": torch.cat([torch.zeros(pad, dtype=torch.long), torch.arange(t + 1 - n, t + 1).clamp(max=config.max_ep_len - 1)])[None],
+            "attention_mask": torch.cat([torch.zeros(pad), torch.ones(n)])[None],
+        }
+        action = model.original_forward(**window, return_dict=True).action_preds[0, -1]  # [act_dim]
+        actions[-1] = action
+        obs, reward, terminated, truncated, _ = env.step(action.numpy())
+        episode_return += reward
+        states = torch.cat([states, torch.from_numpy((obs - mean) / std).float()[None]])
+        returns_to_go = torch.cat([returns_to_go, returns_to_go[-1:] - reward / config.scale])  # what is left to earn
+        if terminated or truncated:
+            break
+    env.close()
+    return episode_return
+
+
+# %% [markdown]
+# One episode at `TARGET_RETURN`, reset with seed 0:
+
+# %%
+import time
+
+start = time.perf_counter()
+loop_return = run_one_episode(model, TARGET_RETURN, seed=0, max_steps=MAX_STEPS)
+loop_seconds = time.perf_counter() - start
+print(f"target {TARGET_RETURN}: return {loop_return:.1f} in {loop_seconds:.1f} s")
+
+# %% [markdown]
+# ## `evaluate`: the same loop, batched over episodes
+#
+# `dt_tutorial.rollout.evaluate` runs this loop for many episodes (and many targets) at once: all of them
+# advance together, so each time step is one model call for the whole batch, and the windows live in
+# preallocated tensors instead of growing lists. Episode $i$ is reset with `seed + i`. It reports the returns
+# and their **D4RL score** (0 = random policy, 100 = the D4RL expert).
+#
+# The check: one episode with the same seed gives the same return. `evaluate` normally runs the model through
+# `dt_tutorial.speed`, an optimisation shown next; with its switch off (`speed.ENABLED = False`) it calls the
+# model's `predict_actions`, the same whole forward pass (`original_forward`) as the loop above. In float32
+# (`precision="fp32"`) the two must agree to the last digit:
+
+# %%
+from dt_tutorial import speed
+from dt_tutorial.rollout import evaluate
+
+speed.ENABLED = False
+try:
+    same_seed = evaluate(model, target_return=TARGET_RETURN, n_episodes=1, seed=0, max_steps=MAX_STEPS, precision="fp32", progress=False)
+finally:
+    speed.ENABLED = True
+print(f"the loop: {loop_return:.6f}   evaluate: {same_seed.returns[0]:.6f}")
+assert same_seed.returns[0] == loop_return, "evaluate and the loop disagree"
+
+# %% [markdown]
+# By default `evaluate` adds the speed layer (`dt_tutorial/speed/`): the policy computes only the newest step's
+# action instead of the whole window's outputs, and chooses how many CPU threads each call uses. The same action up
+# to float rounding (tested against the whole forward pass in `tests/`; BENCHMARKS.md, "Evaluation", has its
+# speed); rounding differences of that size can move a 1,000-step episode a little:
+
+# %%
+fast_path = evaluate(model, target_return=TARGET_RETURN, n_episodes=1, seed=0, max_steps=MAX_STEPS, precision="fp32", progress=False)
+print(f"the loop: {loop_return:.1f}   evaluate with the speed layer: {fast_path.returns[0]:.1f} "
+      f"({100 * abs(fast_path.returns[0] - loop_return) / max(1.0, abs(loop_return)):.2f} % apart)")
+
+# %% [markdown]
+# Now `N_EVAL_EPISODES` episodes in one batch. In fast mode the episodes stop after `MAX_STEPS` and the model is
+# the `tiny` one, so expect returns near 0: the cheetah barely moves.
 
 # %%
 import numpy as np
 
-from dt_tutorial.rollout import evaluate
-
+start = time.perf_counter()
 evaluation = evaluate(model, target_return=TARGET_RETURN, n_episodes=N_EVAL_EPISODES, max_steps=MAX_STEPS, progress=not FAST)
 print(evaluation.summary())
+print(f"({N_EVAL_EPISODES} episodes in {time.perf_counter() - start:.1f} s; the loop took {loop_seconds:.1f} s for one)")
 print("returns:    ", np.round(evaluation.returns, 1).tolist())
 print("D4RL scores:", np.round(evaluation.scores, 1).tolist())
 low, high = model.config.dataset_return_range
@@ -126,12 +227,11 @@ print(f"(the training episodes returned {low:.0f} to {high:.0f})")
 # over all episodes) sums it up: 1 = the higher the target, the faster the cheetah. (In fast mode the episodes
 # are cut short, so the data's returns are left out of the plot.)
 #
-# What to expect at full size (measured, BENCHMARKS.md "Steering"): the `demo` model follows the diagonal to within
-# a few returns up to ~10,500 (1,500 → 1,499, 6,000 → 6,000, 9,000 → 9,020; rho 0.990) and levels off at the
-# expert's ~11,400 above it (D4RL ~94 at 12,000). That precision comes from reading the return-to-go as a pace
-# (notebook 2): with the paper's plain return-to-go the same training followed only loosely (rho 0.70-0.84,
-# 1,500 → ~2,400). Now and then an episode stumbles and falls behind its target (about one in sixty in our
-# runs): the pace then asks for more speed, which the cheetah cannot always give.
+# What to expect at full size: BENCHMARKS.md, "Steering", has the `demo` model measured at these same targets,
+# 10 episodes each (`python -m dt_tutorial demo`: 1,500 → 1,499 ± 1, 6,000 → 6,009 ± 50, 12,000 → 11,326 ± 423):
+# on the diagonal inside the data's range, levelling off near the expert at the top. Now and then an episode
+# stumbles and falls behind its target (1 of 60 episodes at target 12,000 in BENCHMARKS.md's count): the pace
+# then asks for more speed, which the cheetah cannot always give.
 
 # %%
 import matplotlib.pyplot as plt
@@ -212,10 +312,49 @@ plt.show()
 # so both curves sit near 0: run without fast mode to see the difference; BENCHMARKS.md has the measured one.)
 
 # %% [markdown]
+# ## Exercises
+#
+# 1. **A target above the data.** Evaluate the model at 20,000 and at 12,000 (`evaluate(model,
+#    target_return=[12000, 20000], n_episodes=5)`). *You should see* about the same return for both, near the
+#    best episodes of the data: the pace is clipped to the data's highest return (notebook 2), so both targets
+#    feed the model the same number.
+# 2. **A slow target.** Run `run_one_episode(model, 3000)`. *You should see* a return within a few hundred of
+#    3,000 with the `demo` model (in fast mode: a number near 0, the `tiny` model barely moves).
+# 3. **Six agents instead of one held at many speeds.** Train on `bundled-agents` (six agents of graded skill,
+#    each with its own gait) with `load_or_train([Path(OUT_DIR) / "bundled-agents"], get_config(PRESET),
+#    "bundled-agents", N_EPISODES)`, then run `return_conditioning` as above. *You should see* a rank correlation
+#    far below the default model's, and think about why: each agent is a different motion, not a faster or slower
+#    version of one, and the model averages them (BENCHMARKS.md, "Steering", row `pure`: −0.12).
+#
+# <details><summary>Solutions</summary>
+#
+# ```python
+# # 1
+# at_12000, at_20000 = evaluate(model, target_return=[12000, 20000], n_episodes=5, max_steps=MAX_STEPS, progress=False)
+# print(at_12000.summary(), at_20000.summary(), sep="\n")
+# assert abs(at_20000.mean_return - at_12000.mean_return) < 0.1 * abs(at_12000.mean_return) + 100
+#
+# # 2
+# slow = run_one_episode(model, 3000, seed=1, max_steps=MAX_STEPS)
+# print(f"asked for 3000, got {slow:.0f}")
+# assert FAST or abs(slow - 3000) < 500
+#
+# # 3
+# agents = load_or_train([Path(OUT_DIR) / "bundled-agents"], get_config(PRESET), "bundled-agents", N_EPISODES)
+# agents_results = return_conditioning(agents, CONDITIONING_TARGETS, n_episodes=N_CONDITIONING_EPISODES, max_steps=MAX_STEPS, progress=False)
+# rho_agents = conditioning_summary(agents_results)["spearman_rho"]
+# print(f"rho: six agents {rho_agents:.2f}, default data {conditioning_summary(results)['spearman_rho']:.2f}")
+# ```
+#
+# </details>
+
+# %% [markdown]
 # ## Where next
 #
-# - `BLOG_SETTINGS = True` in all four notebooks reproduces the blog: expert-only data and its training
-#   settings (D4RL 18.9 in our measurement: the cheetah mostly falls or stalls).
+# - [Notebook 5](05_dt_vs_behaviour_cloning.ipynb) asks whether the transformer is worth it, against behaviour
+#   cloning trained to its real level.
+# - `DT_TUTORIAL_BLOG_SETTINGS=1` reproduces the blog in every notebook: expert-only data and its training
+#   settings (D4RL 18.9 in BENCHMARKS.md, "Learning quality": the cheetah mostly falls or stalls).
 # - The command line does all of this in one go: `python -m dt_tutorial demo`.
-# - Other data: `bundled-agents` (six real agents of graded skill: distinct gaits, which did not steer in our
-#   measurements), `hopper-medium-v2`, `walker2d-medium-replay-v2`, … (`python -m dt_tutorial train --dataset ...`).
+# - Other data: `bundled-agents` (exercise 3), `hopper-medium-v2`, `walker2d-medium-replay-v2`, …
+#   (`python -m dt_tutorial train --dataset ...`).

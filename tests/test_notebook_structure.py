@@ -132,3 +132,39 @@ def test_text_twin_in_sync(path):
 def test_pairing_is_configured_in_the_repo():
     config = jupytext.config.load_jupytext_config(str(NOTEBOOKS))
     assert config is not None and "py:percent" in str(config.formats), "jupytext.toml must pair notebooks with py:percent twins"
+
+
+BLOG_LINE = "BLOG_SETTINGS = blog_settings()"
+
+
+@pytest.mark.parametrize("path", PATHS, ids=lambda p: p.stem)
+def test_one_switch_for_the_blogs_settings_read_the_same_way(path):
+    nb = read(path)
+    headed = next(i for i, cell in enumerate(nb.cells) if cell.cell_type == "markdown" and cell.source.startswith("## Parameters"))
+    assert BLOG_LINE in nb.cells[headed + 1].source, f"{path.name}: the parameters cell must set `{BLOG_LINE}`"
+    setters = [source for source in code_cells(nb) for line in source.splitlines() if line.startswith("BLOG_SETTINGS =")]
+    assert len(setters) == 1, f"{path.name}: BLOG_SETTINGS must be set once, in the parameters cell"
+
+
+@pytest.mark.parametrize("path", PATHS, ids=lambda p: p.stem)
+def test_one_versions_call(path):
+    calls = sum(source.count("show_versions()") for source in code_cells(read(path)))
+    assert calls == 1, f"{path.name}: show_versions() is called {calls} times; once, in the versions cell"
+
+
+@pytest.mark.parametrize("path", PATHS[:-1], ids=lambda p: p.stem)
+def test_each_notebook_links_to_the_next(path):
+    following = PATHS[PATHS.index(path) + 1].name
+    text = "\n".join(cell.source for cell in read(path).cells if cell.cell_type == "markdown")
+    assert f"]({following})" in text, f"{path.name}: link to the next notebook, {following}"
+
+
+@pytest.mark.parametrize("path", PATHS, ids=lambda p: p.stem)
+def test_ends_with_exercises_that_have_checks_and_solutions(path):
+    text = "\n".join(cell.source for cell in read(path).cells if cell.cell_type == "markdown")
+    exercises = text.split("## Exercises", 1)
+    assert len(exercises) == 2, f"{path.name}: needs an '## Exercises' section"
+    body = exercises[1]
+    checks = body.count("*You should see")
+    assert 2 <= checks <= 3, f"{path.name}: 2-3 exercises, each with a '*You should see ...*' check (found {checks})"
+    assert "<details><summary>Solutions</summary>" in body and "```python" in body, f"{path.name}: folded solutions with code"
