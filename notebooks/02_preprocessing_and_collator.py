@@ -140,9 +140,9 @@ plt.show()
 # %% [markdown]
 # ### The scale 1000
 #
-# The expert's return-to-go starts around 11 000, while the normalised states are around ±1. Dividing
-# returns-to-go by `SCALE = 1000` brings them to roughly 0–12, a size the network handles well. It is
-# only a unit change: evaluation divides by the same 1000, so "aim for 12 000" enters the model as 12.0.
+# A return-to-go starts at its episode's whole return, thousands, while the normalised states are around ±1.
+# Dividing returns-to-go by `SCALE = 1000` brings them to a few units, a size the network handles well. It is
+# only a unit change: evaluation divides by the same 1000, so "aim for 12,000" enters the model as 12.0.
 
 # %% [markdown]
 # ### What the model reads: the return-to-go as a pace
@@ -155,7 +155,7 @@ plt.show()
 # the return a whole episode would reach at the rate still needed. At $t = 0$ it *is* the return-to-go, so a
 # target of 6,000 still enters as 6.0; for an episode held at one speed it stays level all episode (the orange
 # line below), where the return-to-go falls. Why bother? A return-to-go of 3.0 means "jog" at step 0 and
-# "sprint" at step 750, so the model would have to divide by the steps left to read the speed out of it. The
+# "sprint" three quarters of the way through, so the model would have to divide by the steps left to read the speed out of it. The
 # pace *is* the speed still needed, and while the cheetah runs it also corrects it: fall behind and the pace
 # rises, get ahead and it drops.
 #

@@ -367,7 +367,7 @@ else:
 # For long runs, such as the paper's budget of 100,000 steps, on a GPU: set `config.compile = "reduce-overhead"`
 # (`torch.compile` with CUDA graphs; `python -m dt_tutorial train --compile reduce-overhead`). This small model's
 # step is bound by Python, not by the GPU, and compiling removes most of that: the paper's 100,000 steps took
-# 8.87 min on an H200 and scored D4RL 98.8 (BENCHMARKS.md, "the paper's budget").
+# 8.87 min on an H200 and scored D4RL 98.8 (BENCHMARKS.md, "GPU budget").
 #
 # ## Exercises
 #

@@ -227,11 +227,11 @@ print(f"(the training episodes returned {low:.0f} to {high:.0f})")
 # over all episodes) sums it up: 1 = the higher the target, the faster the cheetah. (In fast mode the episodes
 # are cut short, so the data's returns are left out of the plot.)
 #
-# What to expect at full size: BENCHMARKS.md, "Steering", has the `demo` model measured at these same targets,
-# 10 episodes each (`python -m dt_tutorial demo`: 1,500 → 1,499 ± 1, 6,000 → 6,009 ± 50, 12,000 → 11,326 ± 423):
-# on the diagonal inside the data's range, levelling off near the expert at the top. Now and then an episode
-# stumbles and falls behind its target (1 of 60 episodes at target 12,000 in BENCHMARKS.md's count): the pace
-# then asks for more speed, which the cheetah cannot always give.
+# What to expect at full size: BENCHMARKS.md, "The demo", has the `demo` model measured at these same targets,
+# 10 episodes each (`python -m dt_tutorial demo`: 1,500 → 1,499 ± 1, 6,000 → 6,000 ± 28, 12,000 → 11,420 ± 322;
+# rho 0.990): on the diagonal inside the data's range, levelling off near the expert at the top. Now and then an
+# episode stumbles and falls behind its target (1 of 60 episodes at target 12,000 in BENCHMARKS.md, "Steering"):
+# the pace then asks for more speed, which the cheetah cannot always give.
 
 # %%
 import matplotlib.pyplot as plt

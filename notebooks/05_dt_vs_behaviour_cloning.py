@@ -164,7 +164,7 @@ train_baseline("bundled", "10%BC")
 # %%
 import matplotlib.pyplot as plt
 
-from dt_tutorial.train import loss_curve
+from dt_tutorial.plots import loss_curve
 
 fig, ax = plt.subplots(figsize=(7, 3.5))
 for (dataset, method), run in runs.items():

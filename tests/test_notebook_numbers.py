@@ -32,7 +32,7 @@ def numbers(text: str) -> set[float]:
 
 
 def package_numbers() -> set[float]:
-    return set().union(*(numbers(path.read_text()) for path in (ROOT / "dt_tutorial").glob("*.py")))
+    return set().union(*(numbers(path.read_text()) for path in (ROOT / "dt_tutorial").rglob("*.py")))
 
 
 BENCHMARK_NUMBERS = numbers((ROOT / "BENCHMARKS.md").read_text().replace("\u202f", "").replace("\u2009", ""))
