@@ -133,19 +133,3 @@ def test_loss_plateau_measures_how_much_the_loss_still_moves():
     assert loss_plateau(history([10, 9, 8, 7, 6, 5, 4, 3, 2, 1])) == pytest.approx(1.5 / 3.5 - 1)  # still falling: -57 %
     with raises_one_line("too few logged losses"):
         loss_plateau(history([1.0]))
-
-
-def test_state_noise_perturbs_training_inputs_only(bc_run, halfcheetah_episodes, tmp_path):
-    config = bc_train_config("tiny", device="cpu", max_steps=2, save_steps=1000)
-    run = train_bc(halfcheetah_episodes, "halfcheetah-test", config, tmp_path, hidden_sizes=(8,), state_noise=0.5, progress=False)
-    policy = run.model
-    window = {"states": torch.zeros(4, 1, 17), "actions": torch.zeros(4, 1, 6), "attention_mask": torch.ones(4, 1)}
-    policy.eval()
-    with torch.no_grad():
-        np.testing.assert_allclose(policy.predict_actions(window), policy.predict_actions(window))  # acting: no noise
-        policy.train()
-        torch.manual_seed(0)
-        noisy = policy(**window)["loss"]
-        torch.manual_seed(1)
-        assert policy(**window)["loss"] != noisy  # training: a fresh draw of noise each call
-    assert load_bc(run.output_dir).config.state_noise == 0.5
