@@ -17,7 +17,7 @@ from dt_tutorial.sources.collect import collect_episodes
 from dt_tutorial.sources.policies import Actor
 from dt_tutorial.data import Trajectories
 from dt_tutorial.sources import load_episodes
-from dt_tutorial.sources.hub import HUB_REPO, PARQUET_REVISION, load_hub_episodes
+from dt_tutorial.sources.hub import HUB_REPO, PARQUET_REVISION, RAW_PICKLE_REVISION, load_hub_episodes
 from dt_tutorial.errors import UserError
 
 CONFIG = "halfcheetah-expert-v2"
@@ -29,10 +29,10 @@ def real_episodes():
     return collect_episodes(actor, "HalfCheetah-v5", 3, seed=1, progress=False)
 
 
-def fill_hub_cache(cache: Path, episodes, commit: str = "0123456789abcdef0123456789abcdef01234567") -> None:
-    """Write `episodes` where huggingface_hub caches the parquet export of HUB_REPO's CONFIG."""
+def fill_hub_cache(cache: Path, episodes, commit: str = "0123456789abcdef0123456789abcdef01234567", config: str = CONFIG) -> None:
+    """Write `episodes` where huggingface_hub caches the parquet export of HUB_REPO's `config`."""
     repo = cache / ("datasets--" + HUB_REPO.replace("/", "--"))
-    split_dir = repo / "snapshots" / commit / CONFIG / "train"
+    split_dir = repo / "snapshots" / commit / config / "train"
     split_dir.mkdir(parents=True)
     episodes.to_parquet(str(split_dir / "0000.parquet"))
     ref = repo / "refs" / PARQUET_REVISION
@@ -61,7 +61,8 @@ def fill_raw_pickle_cache(cache: Path, episodes, commit: str = "89abcdef01234567
 
 
 def test_hub_loader_falls_back_to_the_raw_pickle_without_a_parquet_export(tmp_path, real_episodes):
-    fill_raw_pickle_cache(tmp_path, real_episodes.select(range(2)))
+    fill_hub_cache(tmp_path, real_episodes, config="walker2d-expert-v2")  # the export exists, without CONFIG
+    fill_raw_pickle_cache(tmp_path, real_episodes.select(range(2)), commit=RAW_PICKLE_REVISION)
     loaded = load_hub_episodes(CONFIG, cache_dir=str(tmp_path))
     assert len(loaded) == 2
     ours, theirs = Trajectories.from_dataset(loaded), Trajectories.from_dataset(real_episodes.select(range(2)))
@@ -71,7 +72,7 @@ def test_hub_loader_falls_back_to_the_raw_pickle_without_a_parquet_export(tmp_pa
 
 def test_a_parquet_export_with_the_wrong_schema_is_an_error_not_a_fallback(tmp_path, real_episodes):
     fill_hub_cache(tmp_path, real_episodes.remove_columns("dones"))
-    fill_raw_pickle_cache(tmp_path, real_episodes)  # a good raw copy must not hide the broken export
+    fill_raw_pickle_cache(tmp_path, real_episodes, commit=RAW_PICKLE_REVISION)  # a good raw copy must not hide the broken export
     with pytest.raises(UserError, match=f"{CONFIG} lacks column\\(s\\) dones"):
         load_hub_episodes(CONFIG, cache_dir=str(tmp_path))
 

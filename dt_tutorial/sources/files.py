@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
-import pickle
 from pathlib import Path
 
 import datasets
 import numpy as np
+import pyarrow as pa
 
 from dt_tutorial.errors import UserError
+from dt_tutorial.safe_load import safe_unpickle
 from dt_tutorial.schema import COLUMNS, EPISODE_FEATURES, check_columns
 
 
 def read_pickle_episodes(path: str | Path) -> datasets.Dataset:
-    """The hub repo's raw files: a pickled list of dicts of numpy arrays (D4RL's 'terminals' = our 'dones')."""
-    with open(path, "rb") as f:
-        try:
-            episodes = pickle.load(f)
-        except (pickle.UnpicklingError, EOFError) as err:
-            raise UserError(f"{path} is not a readable pickle ({err})") from None
+    """The hub repo's raw files: a pickled list of dicts of numpy arrays (D4RL's 'terminals' = our 'dones').
+
+    Read by `safe_load.safe_unpickle`: a pickle naming anything but numpy arrays and plain containers is refused."""
+    episodes = safe_unpickle(path, "a list of episodes (dicts of numpy arrays)")
     expected = f"a pickled list of episodes (dicts with {', '.join(COLUMNS[:3])} and dones or terminals)"
     if not isinstance(episodes, (list, tuple)) or not all(isinstance(e, dict) for e in episodes):
         raise UserError(f"{path} holds a {type(episodes).__name__}, expected {expected}")
@@ -27,12 +26,18 @@ def read_pickle_episodes(path: str | Path) -> datasets.Dataset:
         missing = [k for k in COLUMNS[:3] if k not in episode] + ([] if "dones" in episode or "terminals" in episode else ["dones"])
         if missing:
             raise UserError(f"{path}: episode {i} lacks {', '.join(missing)}; expected {expected}")
-        columns["observations"].append(np.asarray(episode["observations"], dtype=np.float32))
-        columns["actions"].append(np.asarray(episode["actions"], dtype=np.float32))
-        columns["rewards"].append(np.asarray(episode["rewards"], dtype=np.float32).reshape(-1))
         dones = episode["dones"] if "dones" in episode else episode["terminals"]
-        columns["dones"].append(np.asarray(dones).reshape(-1).astype(bool))
-    return datasets.Dataset.from_dict(columns, features=EPISODE_FEATURES)
+        try:
+            columns["observations"].append(np.asarray(episode["observations"], dtype=np.float32))
+            columns["actions"].append(np.asarray(episode["actions"], dtype=np.float32))
+            columns["rewards"].append(np.asarray(episode["rewards"], dtype=np.float32).reshape(-1))
+            columns["dones"].append(np.asarray(dones).reshape(-1).astype(bool))
+        except (TypeError, ValueError) as err:
+            raise UserError(f"{path}: episode {i} does not hold numeric arrays ({first_line(err)})") from None
+    try:
+        return datasets.Dataset.from_dict(columns, features=EPISODE_FEATURES)
+    except (TypeError, ValueError, pa.ArrowException) as err:
+        raise UserError(f"{path}: the episodes do not fit the schema {expected} ({first_line(err)})") from None
 
 
 def load_local_episodes(path: Path) -> datasets.Dataset:
@@ -48,3 +53,7 @@ def load_local_episodes(path: Path) -> datasets.Dataset:
     if not files or any(f.suffix != ".parquet" for f in files):
         raise UserError(f"{path} is not a dataset: expected a save_to_disk folder, parquet file(s) or a .pkl file")
     return check_columns(datasets.Dataset.from_parquet([str(f) for f in files]), str(path))
+
+
+def first_line(error: BaseException) -> str:
+    return str(error).splitlines()[0] if str(error) else type(error).__name__

@@ -2,7 +2,8 @@
 
 Six HalfCheetah agents of graded skill from DLR-RM/rl-trained-agents (MIT, see assets/PROVENANCE.md) ship as
 small `.npz` files: `Actor.shipped("ppo")` runs one without Stable-Baselines3. `Actor.from_sb3(zip)` reads any
-SB3 SAC/TQC/PPO/A2C/TRPO/ARS zip (+ its `*.vecnormalize.pkl`) when the `experts` extra is installed.
+SB3 SAC/TQC/PPO/A2C/TRPO/ARS zip (+ its `*.vecnormalize.pkl`) without SB3: the zip's weights are read with
+`torch.load(weights_only=True)`, the normaliser through `safe_load`'s allow-list (nothing in either file can run code).
 
 One `Actor` covers every family (what differs is data, not code):
 - observation normalisation (PPO, A2C, TRPO, ARS were trained on `VecNormalize`d observations):
@@ -15,7 +16,9 @@ One `Actor` covers every family (what differs is data, not code):
 from __future__ import annotations
 
 import io
+import json
 import pickle
+import sys
 import zipfile
 from pathlib import Path
 from typing import Callable
@@ -23,6 +26,7 @@ from typing import Callable
 import numpy as np
 
 from dt_tutorial.errors import UserError
+from dt_tutorial.safe_load import load_vecnormalize
 
 Policy = Callable[[np.ndarray], np.ndarray]  # [n_envs, state_dim] -> [n_envs, act_dim]
 
@@ -64,17 +68,24 @@ class Actor:
 
     @classmethod
     def from_sb3(cls, zip_path: str | Path, vecnormalize: str | Path | None = None, **kwargs) -> Actor:
-        """Read the actor of an SB3 zip; `vecnormalize` defaults to `<name>.vecnormalize.pkl` beside it, if any.
+        """Read the actor of an SB3 zip; `vecnormalize` defaults to `<name>.vecnormalize.pkl` beside it, if any
+        (said on stderr when picked up that way).
 
-        Reads the zip's `policy.pth` and `data` directly (SB3 itself is only needed to unpickle the normaliser)."""
+        Reads the zip's `policy.pth` and `data` directly, and the normaliser's statistics through an allow-list."""
         zip_path = Path(zip_path)
         if not zip_path.exists():
             raise UserError(f"no SB3 zip at {zip_path}")
         arrays = _arrays_from_sb3_zip(zip_path)
         default = zip_path.with_name(zip_path.name.removesuffix(".zip") + ".vecnormalize.pkl")
-        vecnormalize = Path(vecnormalize) if vecnormalize else (default if default.exists() else None)
+        if vecnormalize is None and default.exists():
+            vecnormalize = default
+            print(f"note: normalising observations with {default.name}, found beside {zip_path.name}", file=sys.stderr)
         if vecnormalize is not None:
             arrays.update(read_vecnormalize(vecnormalize))
+            first = arrays["hidden0.weight" if "hidden0.weight" in arrays else "mu.weight"]  # [out, state_dim]
+            if "obs_mean" in arrays and arrays["obs_mean"].shape != (first.shape[1],):
+                raise UserError(f"{Path(vecnormalize).name} normalises {arrays['obs_mean'].shape[0]} observation values, "
+                                f"but {zip_path.name} takes {first.shape[1]}: give the normaliser saved with this agent")
         return cls(arrays, **kwargs)
 
     def save_npz(self, path: str | Path) -> None:
@@ -105,14 +116,22 @@ class Actor:
 
 def _arrays_from_sb3_zip(zip_path: Path) -> dict[str, np.ndarray]:
     """Our npz layout from an SB3 zip: hidden{i}.weight/bias, mu.*, log_std(.*), activation, squash, action bounds."""
-    import json
-
     import torch
 
-    with zipfile.ZipFile(zip_path) as z:
-        state = torch.load(io.BytesIO(z.read("policy.pth")), map_location="cpu", weights_only=True)
-        data = json.loads(z.read("data"))
-    state = {k: v.numpy().astype(np.float32) for k, v in state.items()}
+    try:
+        with zipfile.ZipFile(zip_path) as z:
+            state = torch.load(io.BytesIO(z.read("policy.pth")), map_location="cpu", weights_only=True)
+            data = json.loads(z.read("data"))
+        state = {k: v.numpy().astype(np.float32) for k, v in state.items()}
+    except zipfile.BadZipFile:
+        raise UserError(f"{zip_path} is not a zip file: expected an SB3 agent saved with model.save()") from None
+    except KeyError as err:  # a member missing from the zip
+        raise UserError(f"{zip_path} is not an SB3 agent: {err.args[0]}") from None
+    except (pickle.UnpicklingError, RuntimeError, ValueError, AttributeError, EOFError) as err:  # torch's refusals, bad JSON
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise UserError(f"{zip_path}: cannot read its policy.pth and data ({reason})") from None
+    if not isinstance(data, dict):
+        raise UserError(f"{zip_path}: its data file is not an SB3 JSON object")
     kwargs = str(data.get("policy_kwargs", ""))
     if "actor.mu.weight" in state:  # SAC / TQC: actor.latent_pi MLP (ReLU), mu and log_std heads, tanh squash
         hidden = _numbered_layers(state, "actor.latent_pi.")
@@ -143,24 +162,22 @@ def _numbered_layers(state: dict, prefix: str) -> list[tuple[str, str]]:
     return [(f"{prefix}{i}.weight", f"{prefix}{i}.bias") for i in indices]
 
 
-class _GymAsGymnasium(pickle.Unpickler):
-    """SB3's VecNormalize pickles name old `gym` classes: read them as gymnasium's."""
-
-    def find_class(self, module: str, name: str):
-        if module == "gym" or module.startswith("gym."):
-            module = "gymnasium" + module[3:]
-        return super().find_class(module, name)
-
-
 def read_vecnormalize(path: str | Path) -> dict[str, np.ndarray]:
-    """obs_mean, obs_var, obs_epsilon, clip_obs of an SB3 `*.vecnormalize.pkl` (needs stable-baselines3)."""
+    """obs_mean, obs_var, obs_epsilon, clip_obs of an SB3 `*.vecnormalize.pkl`, read through an allow-list (no SB3
+    needed); {} when the file's normaliser leaves observations alone (norm_obs False)."""
+    normaliser = load_vecnormalize(path)
+    if not getattr(normaliser, "norm_obs", True):
+        return {}
     try:
-        with open(path, "rb") as f:
-            normaliser = _GymAsGymnasium(f).load()
-    except ModuleNotFoundError as err:
-        raise UserError(f"reading {Path(path).name} needs stable-baselines3: pip install 'dt-tutorial[experts]' ({err})") from None
-    return {"obs_mean": normaliser.obs_rms.mean.astype(np.float32), "obs_var": normaliser.obs_rms.var.astype(np.float32),
-            "obs_epsilon": np.float32(normaliser.epsilon), "clip_obs": np.float32(normaliser.clip_obs)}
+        arrays = {"obs_mean": np.asarray(normaliser.obs_rms.mean, dtype=np.float32),
+                  "obs_var": np.asarray(normaliser.obs_rms.var, dtype=np.float32),
+                  "obs_epsilon": np.float32(normaliser.epsilon), "clip_obs": np.float32(normaliser.clip_obs)}
+    except (AttributeError, TypeError, ValueError) as err:
+        raise UserError(f"{path} lacks the normaliser's statistics ({err})") from None
+    bad = [k for k, v in arrays.items() if not np.isfinite(v).all()] + (["obs_var"] if (arrays["obs_var"] < 0).any() else [])
+    if bad or arrays["obs_mean"].shape != arrays["obs_var"].shape or arrays["obs_mean"].ndim != 1:
+        raise UserError(f"{path} holds unusable normalisation statistics ({', '.join(bad) or 'shapes'})")
+    return arrays
 
 
 def load_policy(spec: str, *, deterministic: bool = False, seed: int | None = None) -> Actor:
