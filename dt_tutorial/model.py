@@ -13,6 +13,7 @@ import numpy as np
 import torch
 from transformers import DecisionTransformerConfig, DecisionTransformerModel
 
+from dt_tutorial.checks import check_inference_config
 from dt_tutorial.data import Trajectories
 from dt_tutorial.sources import load_episodes, source_name
 from dt_tutorial.defaults import CONTEXT_LENGTH, MAX_EP_LEN, RETURN_SCALE
@@ -132,11 +133,15 @@ def load_model(run_dir: str | Path, stats_from: str | None = None, env_id: str |
         if not path.exists():  # a mistyped run folder would otherwise get a message about hub repo ids
             raise UserError(f"no saved model at {run_dir}: no such folder, and no hub model either ({reason})") from None
         raise UserError(f"cannot load a model from {run_dir}: {reason}") from None
+    except Exception as err:  # a damaged file: truncated weights (SafetensorError), bad JSON, wrong shapes...
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise UserError(f"cannot load a model from {run_dir}: its config.json or model.safetensors is damaged ({reason})") from None
     missing = [key for key in INFERENCE_KEYS[:4] if getattr(model.config, key, None) is None]
     if missing or stats_from:
         _attach_stats_from(model.config, run_dir, stats_from, ", ".join(missing))
     if env_id:
         model.config.env_id = env_id
+    check_inference_config(model.config, str(run_dir))
     return model.eval()
 
 

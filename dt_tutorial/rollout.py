@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from dt_tutorial.checks import check_inference_config, check_targets
 from dt_tutorial.collator import PAD_ACTION
 from dt_tutorial.defaults import PRECISION, RENDER_SIZE, TARGET_RETURN
 from dt_tutorial.envs import d4rl_score, make_env
@@ -91,7 +92,8 @@ def evaluate(
     if n_episodes < 1:
         raise UserError(f"n_episodes must be at least 1, got {n_episodes}")
     one_target = np.ndim(target_return) == 0
-    targets = [float(t) for t in np.atleast_1d(target_return)]
+    check_inference_config(policy.config, "the model")
+    targets = check_targets(np.atleast_1d(target_return), policy.config)
     if not targets:
         raise UserError("pass at least one target return")
     env_id = resolve_env_id(policy, env_id)

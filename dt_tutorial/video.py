@@ -9,15 +9,18 @@ from pathlib import Path
 
 import numpy as np
 
+from dt_tutorial.checks import check_writable
 from dt_tutorial.defaults import FPS, PRECISION, RENDER_SIZE, TARGET_RETURN
 from dt_tutorial.errors import UserError
 from dt_tutorial.rollout import evaluate
 
 
 def check_video_path(path: str | Path) -> None:
-    """A one-line error unless `path` names a format `write_video` writes (checked before long work)."""
+    """A one-line error unless `path` names a format `write_video` writes in a place it can write (checked before long
+    work)."""
     if Path(path).suffix not in (".mp4", ".gif"):
         raise UserError(f"video path must end in .mp4 or .gif, not {Path(path).name!r}")
+    check_writable(path)
 
 
 def write_video(frames: list[np.ndarray], path: str | Path, fps: int = FPS) -> Path:
@@ -90,6 +93,7 @@ def record_video(model, path: str | Path, target_return: float = TARGET_RETURN, 
     """Run one episode at `target_return` (in `env_id`, default the model's), write its video to `path`; returns the EvalResult.
 
     `device` and `precision` as in `rollout.evaluate`."""
+    check_video_path(path)
     result = evaluate(model, env_id, target_return, n_episodes=1, seed=seed, max_steps=max_steps, capture_video=True,
                       render_size=render_size, device=device, precision=precision, progress=progress)
     write_video(result.frames, path, fps=fps)

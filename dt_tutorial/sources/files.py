@@ -43,7 +43,10 @@ def read_pickle_episodes(path: str | Path) -> datasets.Dataset:
 def load_local_episodes(path: Path) -> datasets.Dataset:
     """A `save_to_disk` folder, a parquet file or folder of them, or a .pkl file in the hub's schema."""
     if path.is_dir() and any((path / f).exists() for f in ("dataset_info.json", "dataset_dict.json", "state.json")):
-        loaded = datasets.load_from_disk(str(path))
+        try:
+            loaded = datasets.load_from_disk(str(path))
+        except (OSError, ValueError, KeyError, TypeError, pa.ArrowException) as err:
+            raise UserError(f"{path} is a damaged save_to_disk folder ({first_line(err)})") from None
         if isinstance(loaded, datasets.DatasetDict):
             loaded = loaded["train"] if "train" in loaded else next(iter(loaded.values()))
         return check_columns(loaded, str(path))
@@ -52,7 +55,17 @@ def load_local_episodes(path: Path) -> datasets.Dataset:
     files = sorted(path.rglob("*.parquet")) if path.is_dir() else [path]
     if not files or any(f.suffix != ".parquet" for f in files):
         raise UserError(f"{path} is not a dataset: expected a save_to_disk folder, parquet file(s) or a .pkl file")
-    return check_columns(datasets.Dataset.from_parquet([str(f) for f in files]), str(path))
+    return check_columns(read_parquet(files, str(path)), str(path))
+
+
+def read_parquet(files: list[Path], where: str) -> datasets.Dataset:
+    """Parquet files as one dataset; a 0-row or unreadable file is a one-line UserError."""
+    try:
+        return datasets.Dataset.from_parquet([str(f) for f in files])
+    except (OSError, ValueError, pa.ArrowException) as err:
+        if "corresponds to no data" in str(err):  # what `datasets` says of a 0-row file
+            raise UserError(f"{where} has no episodes") from None
+        raise UserError(f"{where} is not a readable parquet dataset ({first_line(err)})") from None
 
 
 def first_line(error: BaseException) -> str:

@@ -9,7 +9,7 @@ import datasets
 
 from dt_tutorial.errors import UserError
 from dt_tutorial.schema import check_columns
-from dt_tutorial.sources.files import first_line, read_pickle_episodes
+from dt_tutorial.sources.files import first_line, read_parquet, read_pickle_episodes
 
 HUB_REPO = "edbeeching/decision_transformer_gym_replay"
 HUB_CONFIGS = tuple(
@@ -77,4 +77,4 @@ def read_parquet_export(root: str | Path, config: str) -> datasets.Dataset:
     files = parquet_export_files(root, config)
     if not files:
         raise UserError(f"no parquet files for {config!r} under {root}")
-    return check_columns(datasets.Dataset.from_parquet([str(f) for f in files]), f"{root}/{config}")
+    return check_columns(read_parquet(files, f"{root}/{config}"), f"{root}/{config}")

@@ -1,0 +1,91 @@
+"""Checks at the boundary, before any long work: a model's inference settings, target returns, output paths.
+
+Each failed check is a one-line `UserError` naming the value and what would fix it.
+"""
+
+from __future__ import annotations
+
+import math
+import tempfile
+from pathlib import Path
+
+from dt_tutorial.errors import UserError, note
+
+TARGET_LIMIT = 10.0
+"""Targets are clipped to this many times the largest return of the model's data (or its scale): far beyond the data
+the model has nothing to go on, and huge values overflow its inputs into NaN."""
+
+
+def _finite_numbers(values, length: int | None = None) -> bool:
+    try:
+        numbers = [float(v) for v in values]
+    except (TypeError, ValueError):
+        return False
+    return (length is None or len(numbers) == length) and all(math.isfinite(v) for v in numbers)
+
+
+def _positive(value, integer: bool = False) -> bool:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or (integer and not float(value).is_integer()):
+        return False
+    return math.isfinite(value) and value > 0
+
+
+def check_inference_config(config, where: str) -> None:
+    """Refuse a model config whose inference settings cannot work (`where` names the model in the message)."""
+    state_dim = getattr(config, "state_dim", None)
+    mean, std = getattr(config, "state_mean", None), getattr(config, "state_std", None)
+    return_range = getattr(config, "dataset_return_range", None)
+    problems = [
+        (not _positive(state_dim, True) or not _positive(getattr(config, "act_dim", None), True),
+         "state_dim and act_dim must be positive integers"),
+        (not _finite_numbers(mean or [None], state_dim), f"state_mean must hold {state_dim} finite numbers"),
+        (not _finite_numbers(std or [None], state_dim) or min(map(float, std or [0])) <= 0,
+         f"state_std must hold {state_dim} finite numbers above 0"),
+        (not _positive(getattr(config, "scale", None)), f"scale must be a number above 0, not {getattr(config, 'scale', None)!r}"),
+        (not _positive(getattr(config, "context_length", None), True),
+         f"context_length must be an integer of at least 1, not {getattr(config, 'context_length', None)!r}"),
+        (not _positive(getattr(config, "max_ep_len", None), True),
+         f"max_ep_len must be an integer of at least 1, not {getattr(config, 'max_ep_len', None)!r}"),
+        (getattr(config, "return_pace", False) and not (_finite_numbers(return_range or [None], 2) and return_range[0] <= return_range[1]),
+         "dataset_return_range must be [lowest, highest] episode return (the return pace needs it)"),
+    ]
+    for failed, message in problems:
+        if failed:
+            raise UserError(f"{where}: {message}; retrain it with `python -m dt_tutorial train` or fix its config.json")
+
+
+def check_targets(targets, config) -> list[float]:
+    """The target returns as floats: non-finite ones refused, huge ones clipped (with a note saying so)."""
+    values = [float(t) for t in targets]
+    bad = [t for t in values if not math.isfinite(t)]
+    if bad:
+        raise UserError(f"target returns must be finite numbers, got {bad[0]}")
+    data_range = getattr(config, "dataset_return_range", None) or []
+    limit = TARGET_LIMIT * max([abs(float(r)) for r in data_range] + [float(config.scale)])
+    clipped = [min(max(t, -limit), limit) for t in values]
+    for asked, used in zip(values, clipped):
+        if asked != used:
+            note(f"target {asked:g} clipped to {used:g} ({TARGET_LIMIT:g}x the largest return of the model's data)")
+    return clipped
+
+
+def _existing_ancestor(path: Path) -> Path:
+    for parent in (path, *path.parents):
+        if parent.exists():
+            return parent
+    return Path(".")
+
+
+def check_writable(path: str | Path, *, folder: bool = False) -> None:
+    """Raise unless `path` (a file, or a folder when `folder`) can be created or written, by trying it out."""
+    path = Path(path).expanduser().absolute()
+    if path.exists() and path.is_dir() != folder:
+        raise UserError(f"{path} is {'a file' if folder else 'a folder'}; give a {'folder' if folder else 'file'} path")
+    base = _existing_ancestor(path)
+    if not base.is_dir():
+        raise UserError(f"cannot write {path}: {base} is a file, not a folder")
+    try:
+        with tempfile.TemporaryFile(dir=base):
+            pass
+    except OSError as err:
+        raise UserError(f"cannot write {path}: {err.strerror or err} in {base}") from None
