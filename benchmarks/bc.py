@@ -51,10 +51,10 @@ def run_method(episodes, dataset: str, method: str, settings: BCSettings) -> tup
     start = time.perf_counter()
     if METHODS[method] is None:
         model = train(Trajectories.from_dataset(episodes, name), get_config(settings.preset, **overrides), run_dir,
-                      progress=False).model
+                      overwrite=True, progress=False).model
     else:
         model = train_bc(episodes, name, bc_train_config(settings.preset, **overrides), run_dir,
-                         top_fraction=METHODS[method], progress=False).model
+                         top_fraction=METHODS[method], overwrite=True, progress=False).model
     train_s = time.perf_counter() - start
     results = evaluate(model.eval(), target_return=list(settings.targets), n_episodes=settings.eval_episodes,
                        seed=EVAL_SEED, max_steps=settings.eval_max_steps, progress=False)

@@ -78,7 +78,7 @@ def train_timed(trajectories: Trajectories, preset: str, settings: QualitySettin
     """(model, record of the training run)."""
     config = get_config(preset, **({"max_steps": settings.max_steps} if settings.max_steps else {}))
     start = time.perf_counter()
-    result = train(trajectories, config, run_dir, progress=False)
+    result = train(trajectories, config, run_dir, overwrite=True, progress=False)
     losses = [entry["loss"] for entry in result.history if "loss" in entry]
     record = {"preset": preset, "config": dataclasses.asdict(config), "optimizer_steps": result.trainer.state.global_step,
               "train_s": time.perf_counter() - start, "final_loss": losses[-1] if losses else None, "run_dir": str(run_dir)}

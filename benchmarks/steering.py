@@ -110,7 +110,7 @@ def run_variant(name: str, *, max_steps: int | None, eval_episodes: int, device:
     collect_s = time.perf_counter() - start
     config = get_config("demo", device=device, **overrides)
     start = time.perf_counter()
-    run = train(data, config, out / tag, progress=progress)
+    run = train(data, config, out / tag, overwrite=True, progress=progress)
     train_s = time.perf_counter() - start
     start = time.perf_counter()
     # evaluated in the training precision, as the demo does

@@ -125,7 +125,7 @@ def loss_plateau(history: list[dict], tail: float = 0.2) -> float:
 
 
 def train_bc(episodes: datasets.Dataset, name: str, config: TrainConfig | None = None, output_dir: str | Path = "runs/bc", *,
-             top_fraction: float = 1.0, hidden_sizes=(256, 256), progress: bool = True) -> TrainResult:
+             top_fraction: float = 1.0, hidden_sizes=(256, 256), overwrite: bool = False, progress: bool = True) -> TrainResult:
     """Train a `BCPolicy` on `episodes` (only the best `top_fraction` of them by return) with the DT's `Trainer`.
 
     `name` is the dataset's name, e.g. "halfcheetah-bundled": it tells evaluation which env to use."""
@@ -138,7 +138,7 @@ def train_bc(episodes: datasets.Dataset, name: str, config: TrainConfig | None =
     torch.manual_seed(config.seed)
     policy = BCPolicy(make_bc_config(data, hidden_sizes, scale=config.scale, max_ep_len=config.max_ep_len))
     policy.config.top_fraction = float(top_fraction)
-    return train(data, config, output_dir, progress=progress, model=policy)
+    return train(data, config, output_dir, overwrite=overwrite, progress=progress, model=policy)
 
 
 def load_bc(run_dir: str | Path) -> BCPolicy:

@@ -35,6 +35,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _finite_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text}")
+    return value
+
+
 def _is_main_process() -> bool:
     """False on the other ranks of a torchrun / accelerate launch: they train but stay quiet."""
     return int(os.environ.get("RANK", "0")) == 0
@@ -44,16 +54,16 @@ def _add_training_args(p: argparse.ArgumentParser, preset: str) -> None:
     p.add_argument("--dataset", default="bundled", help="'bundled' (multi-skill, offline), 'bundled-expert', a hub config like halfcheetah-expert-v2, "
                    "minari:<dataset id> (e.g. minari:mujoco/halfcheetah/expert-v0; needs the [minari] extra), or a local path")
     p.add_argument("--preset", default=preset, choices=PRESET_NAMES, help=f"training settings to start from (default {preset})")
-    p.add_argument("--epochs", type=float, help="passes over the episodes (tutorial: 120)")
+    p.add_argument("--epochs", type=_finite_float, help="passes over the episodes (tutorial: 120)")
     p.add_argument("--max-steps", type=_positive_int, help="optimizer steps; overrides --epochs")
     p.add_argument("--save-steps", type=_positive_int, help="checkpoint every this many steps, for --resume")
     p.add_argument("--batch-size", type=_positive_int)
-    p.add_argument("--lr", type=float, dest="learning_rate", help="peak learning rate")
+    p.add_argument("--lr", type=_finite_float, dest="learning_rate", help="peak learning rate")
     p.add_argument("--scheduler", dest="lr_scheduler", help="transformers scheduler: linear, cosine, constant_with_warmup, ...")
-    p.add_argument("--warmup-ratio", type=float)
-    p.add_argument("--weight-decay", type=float)
+    p.add_argument("--warmup-ratio", type=_finite_float)
+    p.add_argument("--weight-decay", type=_finite_float)
     p.add_argument("--context-length", type=_positive_int, help="K, steps per window (tutorial: 20)")
-    p.add_argument("--dropout", type=float, help="dropout in the transformer (tutorial: 0.1, demo: 0)")
+    p.add_argument("--dropout", type=_finite_float, help="dropout in the transformer (tutorial: 0.1, demo: 0)")
     p.add_argument("--return-pace", action=argparse.BooleanOptionalAction, default=None,
                    help="feed the return-to-go as a pace, the rate still needed (demo), or as the paper's sum (--no-return-pace, tutorial)")
     p.add_argument("--seed", type=int)
@@ -64,7 +74,8 @@ def _add_training_args(p: argparse.ArgumentParser, preset: str) -> None:
                    help="auto: eager on a CPU (its fused sdpa kernel trains this short sequence slower), the model's default (sdpa) on GPUs")
     p.add_argument("--compile", choices=["default", "reduce-overhead"],
                    help="torch.compile the model (reduce-overhead: also CUDA graphs); pays off on GPUs, after a minute of compiling")
-    p.add_argument("--resume", action="store_true", help="continue from the last checkpoint in --output")
+    p.add_argument("--resume", action="store_true", help="continue from the last checkpoint in --output (same data and settings)")
+    p.add_argument("--overwrite", action="store_true", help="replace the model and checkpoints already in --output")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
 
 
@@ -83,7 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", required=True, help="a run folder saved by train, or a hub model id (e.g. edbeeching/decision-transformer-gym-halfcheetah-expert)")
     p.add_argument("--stats-from", help="dataset to compute a plain DecisionTransformerModel checkpoint's state mean/std from "
                    "(as --dataset; default for the hub's edbeeching checkpoints: the dataset they were trained on)")
-    p.add_argument("--target", type=float, default=TARGET_RETURN, help=f"target return to condition on (default {TARGET_RETURN:.0f})")
+    p.add_argument("--target", type=_finite_float, default=TARGET_RETURN, help=f"target return to condition on (default {TARGET_RETURN:.0f})")
     p.add_argument("--episodes", type=_positive_int, default=10)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--env", help="gymnasium env id; default: the one saved with the model")
@@ -97,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="the whole tutorial in one go: train on bundled data, evaluate, write video and plots")
     _add_training_args(p, preset="demo")
     p.add_argument("--output", default="outputs/demo", help="folder for the model, video, plots and results")
-    p.add_argument("--target", type=float, default=TARGET_RETURN, help=f"target return of the evaluation (default {TARGET_RETURN:.0f})")
+    p.add_argument("--target", type=_finite_float, default=TARGET_RETURN, help=f"target return of the evaluation (default {TARGET_RETURN:.0f})")
     p.add_argument("--episodes", type=_positive_int, default=10, help="evaluation episodes")
     p.add_argument("--eval-steps", type=_positive_int, help="cap on evaluation episode length (default: the env's limit)")
     p.add_argument("--video-steps", type=_positive_int, default=400, help="steps of the rendered episode (20 per second of video)")
@@ -108,7 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--env", default="HalfCheetah-v5")
     p.add_argument("--episodes", type=_positive_int, default=100)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--noise", type=float, default=0.0, help="std of Gaussian noise added to actions")
+    p.add_argument("--noise", type=_finite_float, default=0.0, help="std of Gaussian noise added to actions")
     p.add_argument("--deterministic", action="store_true", help="use the actor's mean action")
     p.add_argument("--output", required=True, help="folder to save_to_disk the dataset to")
     p.add_argument("--no-progress", action="store_true")
@@ -127,15 +138,21 @@ def _train_config(args):
 
 
 def _train(args):
+    from dt_tutorial.run_folder import check_output, run_lock
+
+    config = _train_config(args)
+    output = Path(args.output)
+    check_output(output, overwrite=args.overwrite, resume=args.resume)
+    with run_lock(output, enabled=_is_main_process()):  # held from here: a second training stops at once
+        return _train_into(args, config, output)
+
+
+def _train_into(args, config, output: Path):
     from dt_tutorial.data import Trajectories
     from dt_tutorial.sources import load_episodes, source_name
     from dt_tutorial.plots import plot_loss
     from dt_tutorial.train import steps_per_epoch, train
 
-    config = _train_config(args)
-    output = Path(args.output)
-    if output.exists() and any(output.glob("checkpoint-*")) and not args.resume:
-        raise UserError(f"{output} already holds a run: add --resume to continue it, or choose another --output")
     data = Trajectories.from_dataset(load_episodes(args.dataset, progress=not args.no_progress), name=source_name(args.dataset))
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
     epoch = steps_per_epoch(data.n_episodes, config.batch_size, world_size)
@@ -146,7 +163,8 @@ def _train(args):
               f"..{data.episode_returns.max():.0f}; training {steps} steps (preset {args.preset}"
               + (f", {world_size} processes × batch {config.batch_size})" if world_size > 1 else ")"))
     start = time.perf_counter()
-    result = train(data, config, output, resume=args.resume, progress=not args.no_progress and main_process)
+    result = train(data, config, output, resume=args.resume, overwrite=args.overwrite,
+                   progress=not args.no_progress and main_process)
     if main_process:
         plot_loss(result.history, output / "loss.png", title=f"training loss ({data.name})")
         print(f"trained in {time.perf_counter() - start:.0f} s; saved to {output}")
@@ -154,6 +172,7 @@ def _train(args):
 
 
 def _evaluate(args):
+    from dt_tutorial.checks import check_targets
     from dt_tutorial.model import load_model
     from dt_tutorial.rollout import evaluate
     from dt_tutorial.video import check_video_path, record_video
@@ -161,6 +180,7 @@ def _evaluate(args):
     if args.video:
         check_video_path(args.video)
     model = load_model(args.model, stats_from=args.stats_from)
+    args.target = check_targets([args.target], model.config)[0]
     result = evaluate(model, args.env, args.target, args.episodes, args.seed, max_steps=args.max_steps, device=args.device,
                       precision=args.precision,
                       progress=not args.no_progress)

@@ -150,4 +150,5 @@ def load_or_train(run_dirs: list[str | Path], config, dataset: str, n_episodes: 
     episodes, name = load_tutorial_dataset(dataset, n_episodes, use_hub=use_hub)
     print(f"training here ({config.max_steps if config.max_steps > 0 else config.epochs} "
           f"{'steps' if config.max_steps > 0 else 'epochs'}) into {run_dirs[-1]}")
-    return train(Trajectories.from_dataset(episodes, name), config, run_dirs[-1], progress=progress).model.eval()
+    return train(Trajectories.from_dataset(episodes, name), config, run_dirs[-1], overwrite=True,  # replaces a stale run
+                 progress=progress).model.eval()

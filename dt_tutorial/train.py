@@ -25,6 +25,7 @@ from dt_tutorial.errors import UserError
 from dt_tutorial.model import TrainableDT, make_config
 from dt_tutorial.precision import resolve_precision
 from dt_tutorial.quiet import silence_library_noise
+from dt_tutorial.run_folder import check_output, check_resumable, clear, run_lock, run_record, write_record
 from dt_tutorial import speed  # the speed layer's one door
 
 HISTORY_FILE = "loss_history.json"
@@ -112,7 +113,9 @@ def check_config(config: TrainConfig) -> None:
     """Raise a one-line UserError for settings that would fail (or silently misbehave) deep inside training."""
     from transformers.trainer_utils import SchedulerType
 
+    numbers = ("epochs", "learning_rate", "warmup_ratio", "weight_decay", "max_grad_norm", "scale", "dropout")
     problems = [
+        (not all(math.isfinite(getattr(config, n)) for n in numbers), f"{', '.join(numbers)} must be finite numbers"),
         (config.device not in DEVICES, f"device must be one of {', '.join(DEVICES)}, not {config.device!r}"),
         (config.device == "cuda" and not torch.cuda.is_available(), "device 'cuda' asked for but torch sees no CUDA GPU; use --device cpu or auto"),
         (config.device == "mps" and not torch.backends.mps.is_available(), "device 'mps' asked for but this torch has no Apple GPU; use --device cpu or auto"),
@@ -313,27 +316,39 @@ def train(
     output_dir: str | Path = "runs/dt",
     *,
     resume: bool = False,
+    overwrite: bool = False,
     progress: bool = True,
     model: torch.nn.Module | None = None,
 ) -> TrainResult:
     """Train, save the model (with its normalisation stats) and the loss history to `output_dir`.
 
+    A folder that already holds a model is trained into only with `overwrite=True` (its model and checkpoints are
+    replaced) or `resume=True` (continue its last checkpoint, with the same data and settings: `run_folder`).
     `model`: train this policy instead of a `TrainableDT` built from `config` (e.g. `bc.BCPolicy`)."""
     config = config or TrainConfig()
     output_dir = Path(output_dir)
+    check_output(output_dir, overwrite=overwrite, resume=resume)
     trainer = make_trainer(data, config, output_dir, progress=progress, model=model)
-    checkpoint = last_complete_checkpoint(output_dir, trainer.args.world_size) if resume else None
-    if resume and checkpoint is None:
-        raise UserError(
-            f"--resume: no complete checkpoint-* folder in {output_dir} to resume from"
-            + (f" (one needs the collator state of all {trainer.args.world_size} processes)" if trainer.args.world_size > 1 else "")
-        )
-    if checkpoint:
-        collator = trainer.data_collator  # each rank resumes its own batches: its file must be there (never skipped)
-        collator.rng.bit_generator.state = json.loads(_rng_file(checkpoint, trainer.args.process_index).read_text())
-        collator.n_batches = _checkpoint_step(checkpoint) * trainer.args.gradient_accumulation_steps
-    trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
-    history = save_run(trainer, config, output_dir)
+    with run_lock(output_dir, enabled=trainer.args.process_index == 0):
+        check_output(output_dir, overwrite=overwrite, resume=resume)  # again, now that no other training can write
+        record = run_record(data, config, trainer.model)
+        checkpoint = last_complete_checkpoint(output_dir, trainer.args.world_size) if resume else None
+        if resume and checkpoint is None:
+            raise UserError(
+                f"--resume: no complete checkpoint-* folder in {output_dir} to resume from"
+                + (f" (one needs the collator state of all {trainer.args.world_size} processes)" if trainer.args.world_size > 1 else "")
+            )
+        if checkpoint:
+            check_resumable(output_dir, record)
+            collator = trainer.data_collator  # each rank resumes its own batches: its file must be there (never skipped)
+            collator.rng.bit_generator.state = json.loads(_rng_file(checkpoint, trainer.args.process_index).read_text())
+            collator.n_batches = _checkpoint_step(checkpoint) * trainer.args.gradient_accumulation_steps
+        elif trainer.is_world_process_zero():
+            if overwrite:
+                clear(output_dir)
+            write_record(output_dir, record)
+        trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+        history = save_run(trainer, config, output_dir)
     return TrainResult(model=trainer.model, trainer=trainer, history=history, output_dir=output_dir)
 
 

@@ -139,7 +139,8 @@ runs = {}
 def train_baseline(dataset, method):
     episodes, name = data[dataset]
     fraction = 1.0 if method == "BC" else 0.1
-    run = train_bc(episodes, name, bc_config, Path(OUT_DIR) / dataset / method.replace("%", "pct"), top_fraction=fraction, progress=not FAST)
+    run = train_bc(episodes, name, bc_config, Path(OUT_DIR) / dataset / method.replace("%", "pct"), top_fraction=fraction, overwrite=True,
+                   progress=not FAST)
     runs[dataset, method] = run
     policies[dataset, method] = run.model.eval()
     runtime = next(h["train_runtime"] for h in run.history if "train_runtime" in h)

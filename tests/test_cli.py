@@ -82,9 +82,9 @@ def test_train_refuses_a_step_budget_below_one(steps, tmp_path):
     assert not (tmp_path / "run").exists()
 
 
-def test_training_into_a_used_folder_needs_resume(trained, capsys):
+def test_training_into_a_used_folder_needs_resume_or_overwrite(trained, capsys):
     line = user_error(capsys, "train", "--preset", "tiny", "--output", trained)
-    assert line.startswith(f"error: {trained} already holds a run: add --resume")
+    assert line.startswith(f"error: {trained} already holds a model: add --overwrite") and "--resume" in line
 
 
 def test_resume_without_a_checkpoint(tmp_path, capsys):

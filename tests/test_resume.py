@@ -22,6 +22,7 @@ from _helpers import assert_ok, one_thread, run_cli, subprocess_env  # noqa: F40
 
 from dt_tutorial.data import Trajectories
 from dt_tutorial.sources import load_episodes
+from dt_tutorial.run_folder import RUN_FILE
 from dt_tutorial.train import get_config, last_complete_checkpoint, train
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -104,8 +105,10 @@ def test_resume_after_an_epoch_boundary_equals_the_uninterrupted_run(tmp_path):
     config = get_config("tiny", max_steps=TOTAL, save_steps=STOP, logging_steps=1)
     assert math.ceil(N_EPISODES / config.batch_size) == EPOCH_STEPS < STOP
     uninterrupted = train(data, config, tmp_path / "uninterrupted", progress=False)
-    # What a run stopped after step STOP leaves: its checkpoint-STOP (saved mid-run, while batch STOP + 1 was prefetched).
+    # What a run stopped after step STOP leaves: its checkpoint-STOP (saved mid-run, while batch STOP + 1 was prefetched)
+    # and the record of what it trains (written when it started).
     shutil.copytree(tmp_path / "uninterrupted" / f"checkpoint-{STOP}", tmp_path / "resumed" / f"checkpoint-{STOP}")
+    shutil.copy(tmp_path / "uninterrupted" / RUN_FILE, tmp_path / "resumed" / RUN_FILE)
     resumed = train(data, config, tmp_path / "resumed", resume=True, progress=False)
     assert [h["step"] for h in resumed.history if "loss" in h] == list(range(1, TOTAL + 1))
     assert resumed.history[-1]["epoch"] == pytest.approx(TOTAL / EPOCH_STEPS)
