@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 import dt_tutorial
-from dt_tutorial.sources.collect import cache_dir
+from dt_tutorial.sources.cache import cache_dir
 from dt_tutorial.data import Trajectories
 from dt_tutorial.sources import load_episodes
 

@@ -15,7 +15,7 @@ import datasets
 import numpy as np
 import pyarrow as pa
 
-from dt_tutorial.sources.collect import cache_dir
+from dt_tutorial.sources.cache import cache_dir
 from dt_tutorial.schema import EPISODE_FEATURES
 
 STATE_DIM, ACT_DIM = 17, 6  # HalfCheetah

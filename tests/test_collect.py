@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from conftest import random_policy, raises_one_line
-from dt_tutorial.sources.collect import (BUNDLED, CHUNK_EPISODES, MULTI_SKILL, X_VELOCITY, Recipe, bundled_dataset, cache_dir, collect_episodes,
+from dt_tutorial.sources.cache import cache_dir
+from dt_tutorial.sources.collect import (BUNDLED, CHUNK_EPISODES, MULTI_SKILL, X_VELOCITY, Recipe, bundled_dataset, collect_episodes,
                                  collect_recipe, speed_controlled)
 from dt_tutorial.data import Trajectories
 from dt_tutorial.schema import EPISODE_FEATURES

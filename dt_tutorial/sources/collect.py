@@ -16,7 +16,6 @@ import hashlib
 import json
 import multiprocessing
 import os
-import shutil
 import sys
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass
@@ -25,14 +24,14 @@ from typing import Callable, Sequence
 
 import datasets
 import numpy as np
-from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
-from dt_tutorial.schema import EPISODE_FEATURES
+from dt_tutorial.schema import EPISODE_FEATURES, tag_env_id
 from dt_tutorial.envs import make_env
 from dt_tutorial.errors import UserError
 from dt_tutorial.sources.policies import SHIPPED, Actor, Policy
-from dt_tutorial.quiet import datasets_progress
+from dt_tutorial.sources.cache import cached_dataset
+from dt_tutorial.sources.workers import init_worker
 
 Driver = Callable[[int, int], int]  # (episode index, step) -> index of the policy that acts
 
@@ -60,7 +59,7 @@ def collect_episodes(
     """
     rows = _rollout(policy, env_id, n_episodes, driver=driver, seed=seed, n_envs=n_envs, action_noise=action_noise,
                     progress=progress)
-    return _to_dataset(rows)
+    return tag_env_id(_to_dataset(rows), env_id)
 
 
 def _to_dataset(rows: list[dict[str, np.ndarray]]) -> datasets.Dataset:
@@ -116,12 +115,6 @@ def _rollout(policy, env_id, n_episodes, *, driver=None, seed=0, n_envs=8, actio
     for env in envs:
         env.close()
     return [finished[i] for i in range(n_episodes)]
-
-
-def cache_dir() -> Path:
-    """Where generated datasets are kept: $DT_TUTORIAL_CACHE, else ~/.cache/dt_tutorial."""
-    default = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "dt_tutorial"
-    return Path(os.environ.get("DT_TUTORIAL_CACHE", default))
 
 
 RANDOM = "random"  # uniform random actions: the near-zero end of the return range (about -300)
@@ -233,13 +226,13 @@ def collect_recipe(recipe: Recipe, env_id: str = BUNDLED_ENV_ID, *, progress: bo
             bar.update(len(episodes))
     else:
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork" if fork else "spawn"),
-                                 initializer=threadpool_limits, initargs=(1,)) as pool:  # each its own core
+                                 initializer=init_worker, initargs=(os.getpid(),)) as pool:  # each its own core
             futures = {pool.submit(_collect_chunk, *job): len(episodes) for job, episodes in zip(jobs, chunks)}
             for future in as_completed(futures):
                 bar.update(futures[future])
             parts = [future.result() for future in futures]  # in chunk order
     bar.close()
-    episodes = _to_dataset([row for part in parts for row in part])
+    episodes = tag_env_id(_to_dataset([row for part in parts for row in part]), env_id)
     return episodes.add_column("policy", [describe_plan(plan, recipe.drivers) for plan in plans])
 
 
@@ -289,21 +282,9 @@ def speed_controlled(actor: Policy, speed: float) -> Policy:
 
 
 def recipe_dataset(recipe: Recipe, folder: str, *, env_id: str = BUNDLED_ENV_ID, progress: bool = True) -> datasets.Dataset:
-    """`collect_recipe(recipe)` made once, then read from `cache_dir()/<folder>-...` (keyed by the recipe).
-
-    Concurrent processes (torchrun ranks, parallel notebooks) wait on a file lock: one generates, all read."""
-    from filelock import FileLock
-
-    path = cache_dir() / f"{folder}-{recipe.n_episodes}ep-seed{recipe.seed}-{recipe.fingerprint()}"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(path) + ".lock"):
-        if not (path / "dataset_info.json").exists():
-            tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-            with datasets_progress(progress):
-                collect_recipe(recipe, env_id, progress=progress).save_to_disk(str(tmp))
-            shutil.rmtree(path, ignore_errors=True)  # a partial folder left by a killed run
-            tmp.replace(path)
-    return datasets.load_from_disk(str(path))
+    """`collect_recipe(recipe)` made once, then read from `cache_dir()/<folder>-...` (keyed by the recipe; see `cache`)."""
+    name = f"{folder}-{recipe.n_episodes}ep-seed{recipe.seed}-{recipe.fingerprint()}"
+    return cached_dataset(name, lambda: collect_recipe(recipe, env_id, progress=progress), recipe.n_episodes, progress=progress)
 
 
 def bundled_dataset(name: str = "bundled", *, n_episodes: int | None = None, seed: int | None = None,
