@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 
 from dt_tutorial.envs import env_id_for
 from dt_tutorial.errors import UserError
-from dt_tutorial.schema import COLUMNS, check_columns
+from dt_tutorial.schema import COLUMNS, check_columns, tagged_env_id
 
 
 @dataclass
@@ -35,6 +35,16 @@ class Trajectories:
     state_mean: np.ndarray  # [state_dim] float32
     state_std: np.ndarray  # [state_dim] float32, std + 1e-6 as in the tutorial
     name: str = "dataset"
+    recorded_env_id: str | None = None  # the env the data say they were collected in (`schema.tag_env_id`)
+
+    def __post_init__(self):
+        state_dim = self.observations.shape[1]
+        for stat in ("state_mean", "state_std"):
+            values = np.asarray(getattr(self, stat))
+            if values.shape != (state_dim,) or not np.isfinite(values).all():
+                raise UserError(f"{self.name}: {stat} must hold {state_dim} finite numbers (are the observations too large?)")
+        if (np.asarray(self.state_std) <= 0).any():
+            raise UserError(f"{self.name}: state_std must be above 0 in every dimension")
 
     @property
     def n_episodes(self) -> int:
@@ -59,7 +69,7 @@ class Trajectories:
 
     @property
     def env_id(self) -> str | None:
-        return env_id_for(self.name)
+        return self.recorded_env_id or env_id_for(self.name)
 
     def episode(self, i: int) -> dict[str, np.ndarray]:
         """Episode i's arrays (views, no copy)."""
@@ -109,6 +119,7 @@ class Trajectories:
             state_mean=mean.astype(np.float32),
             state_std=std.astype(np.float32),
             name=name,
+            recorded_env_id=tagged_env_id(ds),
         )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import datasets
 
 from dt_tutorial.errors import UserError
@@ -26,3 +28,18 @@ def check_columns(ds: datasets.Dataset, where: str) -> datasets.Dataset:
     if missing:
         raise UserError(f"{where} lacks column(s) {', '.join(missing)}; one row per episode with {', '.join(COLUMNS)} is needed")
     return ds
+
+
+def tag_env_id(ds: datasets.Dataset, env_id: str) -> datasets.Dataset:
+    """Record in `ds`'s info (kept by `save_to_disk`) the gymnasium env its episodes were collected in."""
+    ds.info.description = json.dumps({"env_id": env_id})
+    return ds
+
+
+def tagged_env_id(ds: datasets.Dataset) -> str | None:
+    """The env id `tag_env_id` recorded in `ds`, or None."""
+    try:
+        env_id = json.loads(ds.info.description or "{}").get("env_id")
+    except (ValueError, AttributeError):
+        return None
+    return env_id if isinstance(env_id, str) else None
