@@ -254,7 +254,12 @@ def _collect(args):
     from dt_tutorial.data import Trajectories
     from dt_tutorial.sources.policies import load_policy
     from dt_tutorial.quiet import datasets_progress
+    from dt_tutorial.checks import check_writable
+    from dt_tutorial.run_folder import holds_a_model
 
+    check_writable(args.output, folder=True)
+    if holds_a_model(args.output):
+        raise UserError(f"{args.output} holds a model: collect into another --output (the model would be mixed with data)")
     policy = load_policy(args.policy, deterministic=args.deterministic, seed=args.seed)
     episodes = collect_episodes(policy, args.env, args.episodes, seed=args.seed, action_noise=args.noise, progress=not args.no_progress)
     with datasets_progress(not args.no_progress):

@@ -138,7 +138,8 @@ def _rollout(policy, envs, targets, n_episodes, seed, max_steps, capture_video, 
     captured (frames, return so far at each frame), or ([], None). `threads` (a thread policy) sets the CPU threads."""
     config, n = policy.config, len(envs)
     K, scale = config.context_length, config.scale
-    horizon = max_steps or envs[0].spec.max_episode_steps or config.max_ep_len
+    caps = [cap for cap in (max_steps, envs[0].spec.max_episode_steps) if cap]  # the env ends every episode at its limit
+    horizon = min(caps) if caps else config.max_ep_len
     mean, std = state_normalisation(config)
     history = _History(n, horizon, K, config, mean, std, device)
     for pair, env in enumerate(envs):

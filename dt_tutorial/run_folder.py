@@ -97,6 +97,27 @@ def write_record(folder: str | Path, record: dict) -> None:
     Path(folder, RUN_FILE).write_text(json.dumps(record, indent=1))
 
 
+def check_checkpoint(checkpoint: Path) -> None:
+    """Read each file of `checkpoint` that resuming reads, the way the Trainer reads it (tensors only: `torch.load` with
+    `weights_only=True`), so a damaged or hostile file is one line here rather than a traceback mid-resume."""
+    import safetensors.torch
+    import torch
+    from transformers.trainer_pt_utils import safe_globals
+
+    for path in sorted(checkpoint.iterdir()):
+        try:
+            if path.suffix == ".json":
+                json.loads(path.read_text())
+            elif path.suffix in (".pt", ".pth") or (path.suffix == ".bin" and path.name != "training_args.bin"):  # never read
+                with safe_globals():
+                    torch.load(path, map_location="cpu", weights_only=True)
+            elif path.suffix == ".safetensors":
+                safetensors.torch.load_file(str(path))
+        except Exception as err:  # any failure to read it (UnpicklingError, JSONDecodeError, SafetensorError...)
+            reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+            raise UserError(f"--resume: {path} cannot be read as plain data ({reason[:200]}); resume from another run") from None
+
+
 def check_resumable(folder: str | Path, record: dict) -> None:
     """Raise, naming what differs, unless `record` (this training's `run_record`) continues the run in `folder`."""
     path = Path(folder, RUN_FILE)

@@ -25,7 +25,7 @@ from dt_tutorial.errors import UserError
 from dt_tutorial.model import TrainableDT, make_config
 from dt_tutorial.precision import resolve_precision
 from dt_tutorial.quiet import silence_library_noise
-from dt_tutorial.run_folder import check_output, check_resumable, clear, run_lock, run_record, write_record
+from dt_tutorial.run_folder import check_checkpoint, check_output, check_resumable, clear, run_lock, run_record, write_record
 from dt_tutorial import speed  # the speed layer's one door
 
 HISTORY_FILE = "loss_history.json"
@@ -340,6 +340,7 @@ def train(
             )
         if checkpoint:
             check_resumable(output_dir, record)
+            check_checkpoint(checkpoint)
             collator = trainer.data_collator  # each rank resumes its own batches: its file must be there (never skipped)
             collator.rng.bit_generator.state = json.loads(_rng_file(checkpoint, trainer.args.process_index).read_text())
             collator.n_batches = _checkpoint_step(checkpoint) * trainer.args.gradient_accumulation_steps

@@ -162,3 +162,19 @@ def test_state_std_of_zeros_in_python(halfcheetah):
     with raises_one_line("state_std"):
         evaluate(TrainableDT(config), n_episodes=1, max_steps=2, progress=False)
     assert np.isfinite(halfcheetah.state_std).all()
+
+
+def test_collect_output_checked_before_the_rollout(saved_model, tmp_path, capsys):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    assert "a-file" in one_error_line(capsys, "collect", "--episodes", 1, "--output", blocker / "data")
+    run = tmp_path / "run"
+    shutil.copytree(saved_model, run)
+    before = (run / "model.safetensors").read_bytes()
+    assert "holds a model" in one_error_line(capsys, "collect", "--episodes", 1, "--output", run)
+    assert (run / "model.safetensors").read_bytes() == before
+
+
+def test_an_episode_cap_beyond_the_env_limit_is_the_env_limit(saved_model, capsys):
+    assert main([str(a) for a in evaluate_args(saved_model)[:-3]] + ["--max-steps", str(10**11), "--no-progress"]) == 0
+    assert "over 1 episodes" in capsys.readouterr().out
