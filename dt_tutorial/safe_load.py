@@ -26,11 +26,15 @@ except ImportError:  # pragma: no cover - numpy 1
     from numpy.core import multiarray as _multiarray, numeric as _numeric
 
 
+class Refused(pickle.UnpicklingError):
+    """The pickle names something outside the allow-list."""
+
+
 def _plain_dtype(*args) -> np.dtype:
     """numpy.dtype, refusing dtypes that hold Python objects (their items would be arbitrary objects)."""
     dtype = np.dtype(*args)
     if dtype.hasobject:
-        raise pickle.UnpicklingError("an array of Python objects")
+        raise Refused("it holds an array of Python objects")
     return dtype
 
 
@@ -93,10 +97,10 @@ class _AllowList(pickle.Unpickler):
         try:
             return self.allowed[(module, name)]
         except KeyError:
-            raise pickle.UnpicklingError(f"it names {module}.{name}, which is not allowed") from None
+            raise Refused(f"it names {module}.{name}, which is not allowed") from None
 
     def persistent_load(self, pid):
-        raise pickle.UnpicklingError("it refers to outside objects")
+        raise Refused("it refers to outside objects")
 
 
 def safe_unpickle(path: str | Path, what: str, classes: dict | None = None):
@@ -108,7 +112,7 @@ def safe_unpickle(path: str | Path, what: str, classes: dict | None = None):
             return _AllowList(f, {**_NUMPY, **(classes or {})}).load()
     except OSError as err:
         raise UserError(f"cannot read {path}: {err.strerror or err}") from None
-    except pickle.UnpicklingError as err:
+    except Refused as err:
         raise UserError(f"{path} was not loaded: {err}; only {what} is read from a pickle (nothing in it may run code)") from None
     except Exception as err:  # a damaged or truncated pickle fails in many ways (EOFError, ValueError, TypeError...)
         raise UserError(f"{path} is not a readable pickle of {what} ({type(err).__name__}: {err})") from None
