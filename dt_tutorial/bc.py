@@ -138,7 +138,8 @@ def train_bc(episodes: datasets.Dataset, name: str, config: TrainConfig | None =
     torch.manual_seed(config.seed)
     policy = BCPolicy(make_bc_config(data, hidden_sizes, scale=config.scale, max_ep_len=config.max_ep_len))
     policy.config.top_fraction = float(top_fraction)
-    return train(data, config, output_dir, overwrite=overwrite, progress=progress, model=policy)
+    # Full batches: a top fraction of 100 episodes would otherwise give batches of 100 windows, not `batch_size`.
+    return train(data, config, output_dir, overwrite=overwrite, progress=progress, model=policy, full_batches=True)
 
 
 def load_bc(run_dir: str | Path) -> BCPolicy:

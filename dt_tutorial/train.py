@@ -241,10 +241,12 @@ def steps_per_epoch(n_episodes: int, batch_size: int, world_size: int = 1) -> in
 
 
 def make_trainer(trajectories: Trajectories, config: TrainConfig, output_dir: str | Path, *, progress: bool = True,
-                 model: torch.nn.Module | None = None) -> Trainer:
+                 model: torch.nn.Module | None = None, full_batches: bool = False) -> Trainer:
     """The `Trainer`, model and collator for `trajectories`, with `config`'s settings.
 
-    `model` replaces the `TrainableDT` built from `config` (the BC baseline trains this way, see `bc.py`)."""
+    `model` replaces the `TrainableDT` built from `config` (the BC baseline trains this way, see `bc.py`).
+    `full_batches`: every batch has `config.batch_size` windows. Otherwise, as in the blog, a batch has as many
+    windows as the rows the `Trainer` hands over: one per episode, so never more than there are episodes."""
     check_config(config)
     silence_library_noise()
     device = training_device(config)
@@ -281,7 +283,8 @@ def make_trainer(trajectories: Trajectories, config: TrainConfig, output_dir: st
     collator = _ResumableCollator(
         trajectories, max_len=config.context_length, scale=config.scale, max_ep_len=config.max_ep_len,
         seed=config.seed + args.process_index,
-        batch_size=config.batch_size if config.compile else None,  # compiled: one shape (no smaller last batch per epoch)
+        # compiled: one shape (no smaller last batch per epoch)
+        batch_size=config.batch_size if config.compile or full_batches else None,
     )
     torch.manual_seed(config.seed)
     if model is None:
@@ -319,16 +322,18 @@ def train(
     overwrite: bool = False,
     progress: bool = True,
     model: torch.nn.Module | None = None,
+    full_batches: bool = False,
 ) -> TrainResult:
     """Train, save the model (with its normalisation stats) and the loss history to `output_dir`.
 
     A folder that already holds a model is trained into only with `overwrite=True` (its model and checkpoints are
     replaced) or `resume=True` (continue its last checkpoint, with the same data and settings: `run_folder`).
-    `model`: train this policy instead of a `TrainableDT` built from `config` (e.g. `bc.BCPolicy`)."""
+    `model`: train this policy instead of a `TrainableDT` built from `config` (e.g. `bc.BCPolicy`); `full_batches`:
+    see `make_trainer`."""
     config = config or TrainConfig()
     output_dir = Path(output_dir)
     check_output(output_dir, overwrite=overwrite, resume=resume)
-    trainer = make_trainer(data, config, output_dir, progress=progress, model=model)
+    trainer = make_trainer(data, config, output_dir, progress=progress, model=model, full_batches=full_batches)
     with run_lock(output_dir, enabled=trainer.args.process_index == 0):
         check_output(output_dir, overwrite=overwrite, resume=resume)  # again, now that no other training can write
         record = run_record(data, config, trainer.model)

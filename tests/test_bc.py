@@ -133,3 +133,11 @@ def test_loss_plateau_measures_how_much_the_loss_still_moves():
     assert loss_plateau(history([10, 9, 8, 7, 6, 5, 4, 3, 2, 1])) == pytest.approx(1.5 / 3.5 - 1)  # still falling: -57 %
     with raises_one_line("too few logged losses"):
         loss_plateau(history([1.0]))
+
+
+def test_bc_trains_on_full_batches_even_from_fewer_episodes(halfcheetah_episodes, tmp_path):
+    """The Trainer hands over one row per episode, so a top fraction smaller than a batch must not shrink the batch."""
+    config = bc_train_config("tiny", device="cpu", max_steps=1, save_steps=1000, batch_size=64)
+    run = train_bc(halfcheetah_episodes, "halfcheetah-test", config, tmp_path, top_fraction=0.1, hidden_sizes=(8,), progress=False)
+    batch = run.trainer.data_collator([None] * 2)  # two rows, as the Trainer hands over for a two-episode dataset
+    assert batch["states"].shape[0] == 64
