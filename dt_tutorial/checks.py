@@ -81,7 +81,7 @@ def check_writable(path: str | Path, *, folder: bool = False) -> None:
     path = Path(path).expanduser().absolute()
     if path.exists() and path.is_dir() != folder:
         raise UserError(f"{path} is {'a file' if folder else 'a folder'}; give a {'folder' if folder else 'file'} path")
-    base = _existing_ancestor(path)
+    base = _existing_ancestor(path if folder else path.parent)  # an existing file is written over (a re-run)
     if not base.is_dir():
         raise UserError(f"cannot write {path}: {base} is a file, not a folder")
     try:

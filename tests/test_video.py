@@ -69,6 +69,13 @@ def test_write_video_rejects_no_frames_and_unknown_formats(tmp_path):
         write_video([np.zeros((8, 8, 3), np.uint8)], tmp_path / "x.avi")
 
 
+def test_a_video_is_written_again_over_the_last_one(tmp_path):
+    """A notebook run twice writes its videos to the same paths."""
+    for shade in (10, 200):
+        path = write_video([np.full((8, 8, 3), shade, np.uint8)] * 3, tmp_path / "again.mp4")
+    assert abs(float(read_video(path).mean()) - 200) < 5
+
+
 def _body_pixels(frame: np.ndarray) -> float:
     """Fraction of tan/brown pixels (the cheetah's colour; the floor is black and pale green, the sky grey)."""
     rgb = frame.astype(int)
