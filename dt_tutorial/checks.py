@@ -46,6 +46,8 @@ def check_inference_config(config, where: str) -> None:
          f"context_length must be an integer of at least 1, not {getattr(config, 'context_length', None)!r}"),
         (not _positive(getattr(config, "max_ep_len", None), True),
          f"max_ep_len must be an integer of at least 1, not {getattr(config, 'max_ep_len', None)!r}"),
+        (not isinstance(getattr(config, "env_id", None) or "", str),
+         f"env_id must be a gymnasium env id such as HalfCheetah-v5, not {getattr(config, 'env_id', None)!r}"),
         (getattr(config, "return_pace", False) and not (_finite_numbers(return_range or [None], 2) and return_range[0] <= return_range[1]),
          "dataset_return_range must be [lowest, highest] episode return (the return pace needs it)"),
     ]

@@ -86,9 +86,10 @@ def test_config_not_json(saved_model, tmp_path, capsys):
         (lambda c: c.update(state_mean=[float("nan")] * len(c["state_mean"])), "state_mean"),
         (lambda c: c.update(max_ep_len=0), "config.json"),
         (lambda c: c.update(dataset_return_range=[1.0]), "dataset_return_range"),
+        (lambda c: c.update(env_id=5), "env_id"),
     ],
     ids=["no-return-range", "scale-0", "scale-text", "context-0", "short-mean", "zero-std", "nan-mean", "max-ep-len-0",
-         "short-range"],
+         "short-range", "env-id-number"],
 )
 def test_impossible_config_values(saved_model, tmp_path, capsys, change, words):
     run = copy_with_config(saved_model, tmp_path, change)
