@@ -54,6 +54,7 @@ def run_lock(folder: str | Path, enabled: bool = True):
     if not enabled or key in _HELD:
         yield
         return
+    created = not folder.exists()
     folder.mkdir(parents=True, exist_ok=True)
     lock = FileLock(str(folder / LOCK_FILE))
     try:
@@ -67,6 +68,8 @@ def run_lock(folder: str | Path, enabled: bool = True):
     finally:
         _HELD.discard(key)
         lock.release()
+        if created and [p.name for p in folder.iterdir()] == [LOCK_FILE]:  # a run that failed before writing anything
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def clear(folder: str | Path) -> None:

@@ -24,6 +24,7 @@ from dt_tutorial.data import Trajectories
 from dt_tutorial.sources import load_episodes
 from dt_tutorial.model import load_model
 from dt_tutorial.rollout import evaluate
+from dt_tutorial.run_folder import RUN_FILE
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -89,8 +90,10 @@ def test_a_two_process_resume_after_an_epoch_boundary_equals_the_uninterrupted_r
     stop, total = 5, 10
     run = ("--dataset", tmp_path / "data", "--max-steps", total, "--save-steps", stop)
     torchrun_train(*run, "--output", tmp_path / "uninterrupted")
-    # What a run stopped after step 5 leaves: checkpoint-5, saved mid-run with every rank's collator state.
+    # What a run stopped after step 5 leaves: checkpoint-5, saved mid-run with every rank's collator state, and the
+    # record of what it trains (written when it started).
     shutil.copytree(tmp_path / "uninterrupted" / f"checkpoint-{stop}", tmp_path / "resumed" / f"checkpoint-{stop}")
+    shutil.copy(tmp_path / "uninterrupted" / RUN_FILE, tmp_path / "resumed" / RUN_FILE)
     torchrun_train(*run, "--output", tmp_path / "resumed", "--resume")
 
     def history(run_dir):
