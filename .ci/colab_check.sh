@@ -28,12 +28,15 @@ export JUPYTER_DATA_DIR=$WORK/jupyter  # a user's own kernels must not replace t
 START=$SECONDS
 step() { local t=$SECONDS; echo "== colab $PY: $1"; shift; "$@"; echo "   ($((SECONDS - t)) s)"; }
 
-if python$PY --version >/dev/null 2>&1; then PYTHON=(python$PY)
+# Not the python of an activated virtual environment (.ci/run has one active): the interpreter itself.
+if [ -n "${VIRTUAL_ENV:-}" ]; then PATH=${PATH//$VIRTUAL_ENV\/bin:/}; unset VIRTUAL_ENV; fi
+if python$PY --version >/dev/null 2>&1; then PYTHON=python$PY
 elif VERSION=$(pyenv versions --bare 2>/dev/null | grep -E "^${PY//./\\.}\.[0-9]+$" | tail -1) && [ -n "$VERSION" ]; then
-  PYTHON=(env PYENV_VERSION=$VERSION python3)
+  PYTHON=$(pyenv prefix "$VERSION")/bin/python$PY
 else echo "error: Python $PY not found (python$PY, pyenv)" >&2; exit 2; fi
+[ "$("$PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])')" = "$PY" ] || { echo "error: $PYTHON is not Python $PY" >&2; exit 2; }
 
-step "a fresh environment with $("${PYTHON[@]}" --version)" "${PYTHON[@]}" -m venv "$WORK/venv"
+step "a fresh environment with $("$PYTHON" --version)" "$PYTHON" -m venv "$WORK/venv"
 . "$WORK/venv/bin/activate"
 preinstall() { pip install -q -c "$CONSTRAINTS" pip && pip install -q -c "$CONSTRAINTS" "${PREINSTALLED[@]}"; }
 step "Colab's preinstalled packages" preinstall
