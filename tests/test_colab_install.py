@@ -71,3 +71,19 @@ def test_gpu_runtime_renders_with_egl_and_installs_nothing_present(monkeypatch, 
     assert render_step(gpu=True) is None
     assert "already installed (MUJOCO_GL=egl)" in capsys.readouterr().out
     assert colab_install.os.environ["MUJOCO_GL"] == "egl"
+
+
+def test_an_installed_release_is_not_installed_again(monkeypatch, capsys):
+    monkeypatch.setattr(colab_install, "installed_versions", lambda: {"dt-tutorial": "0.2.0"})
+    monkeypatch.setattr(colab_install, "run_step", lambda *args: pytest.fail(f"ran {args}"))
+    colab_install.pip_step("git+https://github.com/dt-tutorial/dt_tutorial@v0.2.0")
+    assert capsys.readouterr().out == "pip: dt-tutorial 0.2.0 already installed\n"
+
+
+def test_another_release_or_a_checkout_is_installed(monkeypatch):
+    ran = []
+    monkeypatch.setattr(colab_install, "installed_versions", lambda: {"dt-tutorial": "0.2.0"})
+    monkeypatch.setattr(colab_install, "run_step", lambda description, command: ran.append(command[-1]))
+    colab_install.pip_step("git+https://github.com/dt-tutorial/dt_tutorial@v0.3.0")
+    colab_install.pip_step("/home/me/dt_tutorial")
+    assert ran == ["dt-tutorial @ git+https://github.com/dt-tutorial/dt_tutorial@v0.3.0", "/home/me/dt_tutorial"]
