@@ -7,11 +7,15 @@
 # current state to the action in the data, trained with the same `Trainer` and the same collator, with windows
 # of one step and no returns (`dt_tutorial/bc.py`). **%BC** (here 10%BC) clones only the best 10 % of the
 # episodes by return. A baseline is only honest at its real level, so BC gets its own settings and budget,
-# trained until its loss stops falling, and we check that it reaches the level of the episodes it copies.
+# trained until its loss has nearly levelled off (the notebook prints how much it still moves), and we check
+# whether it reaches the level of the episodes it copies.
 # Then we ask each policy for several target returns, on the expert-only data and on the multi-skill data.
 #
 # > **What it needs and how long it takes.** A CPU is fine; a GPU helps the Decision Transformers' training.
-# > <!-- TIMING-05 -->
+# > Run in full on a 2-core CPU beside other busy jobs it took 14 min (BENCHMARKS.md, "The notebooks"), reusing the
+# > two Decision Transformers notebooks 3 and 4 trained on this machine; its four BC models train here every time
+# > (a minute or two each). Where the DTs are missing (a fresh Colab runtime) or were trained with other settings,
+# > it says so in one line and trains them (each like notebook 3's training). On a Colab GPU: not measured.
 
 # %% [markdown]
 # ## Setup
@@ -209,22 +213,22 @@ for dataset in DATASETS:
         share = achieved / copied_mean[dataset, method]
         rows.append(dict(data=dataset, method=method, copied=copied_mean[dataset, method], achieved=achieved, share=share))
         print(f"{dataset:<15} {method:<6} achieved {achieved:8,.0f}, {100 * share:5.1f} % of the copied episodes' mean "
-              f"{copied_mean[dataset, method]:,.0f}: {'within' if share >= 0.95 else 'NOT within'} 5 %")
+              f"{copied_mean[dataset, method]:,.0f}: {'within' if share >= 0.95 else 'not within'} 5 %")
     dt = panels[dataset]["DT"]
     print(f"{dataset:<15} DT     achieved {dt[-1].mean_return:8,.0f} at target {TARGETS[-1]:,}; "
           f"rank correlation target vs achieved {conditioning_summary(dt)['spearman_rho']:.2f}")
-if not FAST:
-    assert all(row["share"] >= 0.95 for row in rows), "a BC baseline stayed below the level of the episodes it copies"
 
 # %% [markdown]
 # ## What to read from it
 #
-# - **Copying good episodes is easy.** On the expert data, BC, trained with its own budget until its loss
-#   stopped falling, runs like the expert it copies (the check above), and so does 10%BC on either dataset:
-#   one state in, one action out, no attention. This is the baseline a Decision Transformer must beat, and on
-#   data that is all good it has nothing to beat it with.
-# - **Plain BC on mixed data copies the average.** On the multi-skill data plain BC imitates all the speeds at
-#   once: one middling gait, whatever you ask for (a flat line).
+# - **How close the baselines come.** The table above prints each baseline's achieved return as a share of the
+#   mean return of the episodes it copies; the goal is within 5 %. In the full run recorded in BENCHMARKS.md
+#   ("The notebooks") it was missed: BC on the expert data reached 92.7 %, 10%BC 84.4 % on the expert data and
+#   78.6 % on the multi-skill data. Most of their rollouts run like the expert; a few stumble and lose thousands
+#   of return, and a policy that sees one state has no history to recover with. The DT, with 20 steps of context,
+#   reached 11,828 at target 12,000 on the expert data in that run.
+# - **Plain BC on mixed data copies the average** of all the speeds at once (765 in that run, against a mean of
+#   7,218 over the episodes it copies): the blend of many gaits is no gait, whatever you ask for (a flat line).
 # - **What the DT adds is the question.** 10%BC needs to be told which episodes are good and throws the rest
 #   away; it can then do one thing, the best. The DT uses all of the data and can be *asked* for a return: its
 #   curve follows the target on the multi-skill data (its rank correlation above), and on the expert-only data
