@@ -359,7 +359,7 @@ plt.show()
 # ## Where next
 #
 # - [Notebook 5](05_dt_vs_behaviour_cloning.ipynb) asks whether the transformer is worth it, against behaviour
-#   cloning trained to its real level.
+#   cloning given its own training budget.
 # - `DT_TUTORIAL_BLOG_SETTINGS=1` reproduces the blog in every notebook: expert-only data and its training
 #   settings (D4RL 18.9 in BENCHMARKS.md, "Learning quality": the cheetah mostly falls or stalls).
 # - The command line does all of this in one go: `python -m dt_tutorial demo`.
