@@ -81,6 +81,7 @@ def test_config_not_json(saved_model, tmp_path, capsys):
         (lambda c: c.update(scale=0), "scale"),
         (lambda c: c.update(scale="big"), "scale"),
         (lambda c: c.update(context_length=0), "context_length"),
+        (lambda c: c.update(context_length=400), "context_length"),
         (lambda c: c.update(state_mean=c["state_mean"][:5]), "state_mean"),
         (lambda c: c.update(state_std=[0.0] * len(c["state_std"])), "state_std"),
         (lambda c: c.update(state_mean=[float("nan")] * len(c["state_mean"])), "state_mean"),
@@ -88,8 +89,8 @@ def test_config_not_json(saved_model, tmp_path, capsys):
         (lambda c: c.update(dataset_return_range=[1.0]), "dataset_return_range"),
         (lambda c: c.update(env_id=5), "env_id"),
     ],
-    ids=["no-return-range", "scale-0", "scale-text", "context-0", "short-mean", "zero-std", "nan-mean", "max-ep-len-0",
-         "short-range", "env-id-number"],
+    ids=["no-return-range", "scale-0", "scale-text", "context-0", "context-huge", "short-mean", "zero-std", "nan-mean",
+         "max-ep-len-0", "short-range", "env-id-number"],
 )
 def test_impossible_config_values(saved_model, tmp_path, capsys, change, words):
     run = copy_with_config(saved_model, tmp_path, change)
