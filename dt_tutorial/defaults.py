@@ -14,6 +14,8 @@ MAX_EP_LEN = 1000
 # Evaluation and videos.
 TARGET_RETURN = 12000.0
 """The return a rollout is conditioned on (the blog's HalfCheetah target)."""
+MAX_EVAL_EPISODES = 2000
+"""Most episodes one evaluation runs (targets x episodes): they run side by side, each env holding about 1 MB."""
 RENDER_SIZE = (320, 240)
 """(width, height) of rendered frames."""
 FPS = 20

@@ -23,7 +23,7 @@ from tqdm.auto import tqdm
 
 from dt_tutorial.checks import check_inference_config, check_targets
 from dt_tutorial.collator import PAD_ACTION
-from dt_tutorial.defaults import PRECISION, RENDER_SIZE, TARGET_RETURN
+from dt_tutorial.defaults import MAX_EVAL_EPISODES, PRECISION, RENDER_SIZE, TARGET_RETURN
 from dt_tutorial.envs import d4rl_score, make_env
 from dt_tutorial.errors import UserError
 from dt_tutorial.model import state_normalisation
@@ -96,6 +96,9 @@ def evaluate(
     targets = check_targets(np.atleast_1d(target_return), policy.config)
     if not targets:
         raise UserError("pass at least one target return")
+    if len(targets) * n_episodes > MAX_EVAL_EPISODES:
+        raise UserError(f"{len(targets)} target(s) x {n_episodes} episodes is more than the {MAX_EVAL_EPISODES} episodes one "
+                        "evaluation runs side by side: evaluate fewer, in several calls")
     env_id = resolve_env_id(policy, env_id)
     home = next(policy.parameters()).device
     device = torch.device(device) if device else home

@@ -106,6 +106,12 @@ def test_non_finite_target(saved_model, capsys, target):
         evaluate(load_model(saved_model), target_return=float(target), n_episodes=1, max_steps=2, progress=False)
 
 
+def test_too_many_episodes_refused_before_any_env_is_made(saved_model, capsys):
+    assert "episodes" in one_error_line(capsys, "evaluate", "--model", saved_model, "--episodes", 10**11, "--max-steps", 3, "--no-progress")
+    with raises_one_line("episodes"):
+        evaluate(load_model(saved_model), target_return=[1000.0, 2000.0], n_episodes=1001, max_steps=2, progress=False)
+
+
 def test_huge_target_is_clipped_with_a_note(saved_model, capsys):
     assert main([str(a) for a in evaluate_args(saved_model)] + ["--target", "1e40"]) == 0
     out = capsys.readouterr()
