@@ -35,7 +35,7 @@ def check_inference_config(config, where: str) -> None:
     state_dim = getattr(config, "state_dim", None)
     mean, std = getattr(config, "state_mean", None), getattr(config, "state_std", None)
     return_range = getattr(config, "dataset_return_range", None)
-    context_length, positions = getattr(config, "context_length", None), getattr(config, "n_positions", 1024)
+    context_length, max_ep_len = getattr(config, "context_length", None), getattr(config, "max_ep_len", None)
     problems = [
         (not _positive(state_dim, True) or not _positive(getattr(config, "act_dim", None), True),
          "state_dim and act_dim must be positive integers"),
@@ -43,10 +43,9 @@ def check_inference_config(config, where: str) -> None:
         (not _finite_numbers(std or [None], state_dim) or min(map(float, std or [0])) <= 0,
          f"state_std must hold {state_dim} finite numbers above 0"),
         (not _positive(getattr(config, "scale", None)), f"scale must be a number above 0, not {getattr(config, 'scale', None)!r}"),
-        (not _positive(context_length, True) or 3 * context_length > positions,  # 3 tokens a step: return, state, action
-         f"context_length must be an integer from 1 to {positions // 3} (n_positions / 3), not {context_length!r}"),
-        (not _positive(getattr(config, "max_ep_len", None), True),
-         f"max_ep_len must be an integer of at least 1, not {getattr(config, 'max_ep_len', None)!r}"),
+        (not _positive(context_length, True) or (_positive(max_ep_len, True) and context_length > max_ep_len),
+         f"context_length must be an integer from 1 to max_ep_len ({max_ep_len}), not {context_length!r}"),
+        (not _positive(max_ep_len, True), f"max_ep_len must be an integer of at least 1, not {max_ep_len!r}"),
         (not isinstance(getattr(config, "env_id", None) or "", str),
          f"env_id must be a gymnasium env id such as HalfCheetah-v5, not {getattr(config, 'env_id', None)!r}"),
         (getattr(config, "return_pace", False) and not (_finite_numbers(return_range or [None], 2) and return_range[0] <= return_range[1]),

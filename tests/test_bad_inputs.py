@@ -81,7 +81,7 @@ def test_config_not_json(saved_model, tmp_path, capsys):
         (lambda c: c.update(scale=0), "scale"),
         (lambda c: c.update(scale="big"), "scale"),
         (lambda c: c.update(context_length=0), "context_length"),
-        (lambda c: c.update(context_length=400), "context_length"),
+        (lambda c: c.update(context_length=10**4), "context_length"),
         (lambda c: c.update(state_mean=c["state_mean"][:5]), "state_mean"),
         (lambda c: c.update(state_std=[0.0] * len(c["state_std"])), "state_std"),
         (lambda c: c.update(state_mean=[float("nan")] * len(c["state_mean"])), "state_mean"),
@@ -97,6 +97,12 @@ def test_impossible_config_values(saved_model, tmp_path, capsys, change, words):
     assert words in one_error_line(capsys, *evaluate_args(run))
     with raises_one_line(words):
         load_model(run)
+
+
+def test_a_context_beyond_n_positions_over_3_still_evaluates(saved_model, tmp_path):
+    """The model feeds position ids of 0, so a window of 400 steps (1200 tokens > n_positions) is a valid model."""
+    run = copy_with_config(saved_model, tmp_path, lambda c: c.update(context_length=400))
+    assert main([str(a) for a in evaluate_args(run)]) == 0
 
 
 @pytest.mark.parametrize("target", ["nan", "inf", "-inf"])
