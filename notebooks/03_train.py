@@ -408,7 +408,7 @@ else:
 # # 3
 # last = {}
 # for lr in (1e-4, 1e-3):
-#     run = train(traj, get_config(PRESET, max_steps=300, learning_rate=lr), f"runs/03_lr{lr}", progress=False)
+#     run = train(traj, get_config(PRESET, max_steps=300, learning_rate=lr), f"runs/03_lr{lr}", progress=False, overwrite=True)
 #     last[lr] = [h["loss"] for h in run.history if "loss" in h][-1]
 # print(last)
 # assert last[1e-3] < last[1e-4]

@@ -252,7 +252,7 @@ for dataset in DATASETS:
 # ```python
 # # 1
 # episodes, name = data["bundled"]
-# tiny_top = train_bc(episodes, name, bc_config, Path(OUT_DIR) / "bundled" / "1pctBC", top_fraction=0.01, progress=False).model
+# tiny_top = train_bc(episodes, name, bc_config, Path(OUT_DIR) / "bundled" / "1pctBC", top_fraction=0.01, overwrite=True, progress=False).model
 # r = evaluate(tiny_top.eval(), target_return=12000, n_episodes=N_EVAL_EPISODES, seed=EVAL_SEED, max_steps=MAX_STEPS, progress=False)
 # print(r.summary(), f"copied mean {copied_mean['bundled', '10%BC']:,.0f}")
 #
