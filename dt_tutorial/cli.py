@@ -12,6 +12,7 @@ from pathlib import Path
 
 from dt_tutorial.defaults import ATTENTIONS, DEVICES, PRECISION, PRECISIONS, PRESET_NAMES, TARGET_RETURN
 from dt_tutorial.errors import UserError
+from dt_tutorial.quiet import progress_bars
 
 # The demo's achieved-vs-target sweep (with --target added) and the side-by-side video targets.mp4.
 DEMO_TARGETS = (1500, 3000, 4500, 6000, 7500, 9000, 10500, 12000)
@@ -253,7 +254,6 @@ def _collect(args):
     from dt_tutorial.sources.collect import collect_episodes
     from dt_tutorial.data import Trajectories
     from dt_tutorial.sources.policies import load_policy
-    from dt_tutorial.quiet import datasets_progress
     from dt_tutorial.checks import check_writable
     from dt_tutorial.run_folder import holds_a_model
 
@@ -262,8 +262,7 @@ def _collect(args):
         raise UserError(f"{args.output} holds a model: collect into another --output (the model would be mixed with data)")
     policy = load_policy(args.policy, deterministic=args.deterministic, seed=args.seed)
     episodes = collect_episodes(policy, args.env, args.episodes, seed=args.seed, action_noise=args.noise, progress=not args.no_progress)
-    with datasets_progress(not args.no_progress):
-        episodes.save_to_disk(args.output)
+    episodes.save_to_disk(args.output)  # no progress bar with --no-progress: main's progress_bars
     returns = Trajectories.from_dataset(episodes, args.output).episode_returns
     print(f"saved {len(episodes)} episodes to {args.output}; returns {returns.mean():.0f} ± {returns.std():.0f}")
 
@@ -283,7 +282,8 @@ def _close_process_group() -> None:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        COMMANDS[args.command](args)
+        with progress_bars(not args.no_progress):
+            COMMANDS[args.command](args)
         _close_process_group()
     except UserError as err:
         print(f"error: {err}", file=sys.stderr)

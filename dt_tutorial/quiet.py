@@ -8,7 +8,9 @@ import logging
 # transformers' Trainer always sorts checkpoints by mtime (`use_mtime=True` is hard-coded in `_save_checkpoint`)
 # and logs this when two checkpoints were written within a second, as every short run does: the fallback it
 # announces (sorting by step number) is exactly right for us, so the line is noise.
-_NOISE = {"transformers.trainer_utils": ("mtime may not be reliable on this filesystem",)}
+_NOISE = {"transformers.trainer_utils": ("mtime may not be reliable on this filesystem",),
+          # `datasets` logs an unreadable parquet file before raising; our one-line error says it already.
+          "datasets.packaged_modules.parquet.parquet": ("Failed to read schema",)}
 
 
 class DropMessages(logging.Filter):
@@ -44,3 +46,21 @@ def datasets_progress(enabled: bool):
         yield
     finally:
         datasets.enable_progress_bars()
+
+
+
+@contextlib.contextmanager
+def progress_bars(enabled: bool):
+    """`--no-progress` for the libraries too: unless `enabled`, no progress bars of `transformers` (loading and
+    writing weights) or `datasets` inside the block."""
+    import transformers
+
+    was_on = transformers.utils.logging.is_progress_bar_enabled()
+    if not enabled:
+        transformers.utils.logging.disable_progress_bar()
+    try:
+        with datasets_progress(enabled):
+            yield
+    finally:
+        if was_on:
+            transformers.utils.logging.enable_progress_bar()

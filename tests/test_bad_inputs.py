@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from _helpers import run_cli
 from conftest import raises_one_line, synthetic_episodes
 from dt_tutorial.cli import main
 from dt_tutorial.model import TrainableDT, load_model, make_config
@@ -192,3 +193,18 @@ def test_collect_output_checked_before_the_rollout(saved_model, tmp_path, capsys
 def test_an_episode_cap_beyond_the_env_limit_is_the_env_limit(saved_model, capsys):
     assert main([str(a) for a in evaluate_args(saved_model)[:-3]] + ["--max-steps", str(10**11), "--no-progress"]) == 0
     assert "over 1 episodes" in capsys.readouterr().out
+
+
+def test_stderr_is_the_error_line_alone(tmp_path):
+    """No library log line before the one `error:` line (here `datasets`' own report of the unreadable file)."""
+    path = tmp_path / "junk.parquet"
+    path.write_bytes(b"PAR1")
+    proc = run_cli("train", "--dataset", path, "--preset", "tiny", "--output", tmp_path / "r", "--no-progress")
+    assert proc.returncode == 2 and proc.stderr.splitlines() == [proc.stderr.strip()], proc.stderr
+    assert proc.stderr.startswith("error: ") and "parquet" in proc.stderr
+
+
+def test_no_progress_means_no_progress_bars(saved_model):
+    """--no-progress: nothing on stderr from loading the model, evaluating it or (in train) writing it."""
+    proc = run_cli(*evaluate_args(saved_model))
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr

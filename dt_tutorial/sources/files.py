@@ -9,6 +9,7 @@ import numpy as np
 import pyarrow as pa
 
 from dt_tutorial.errors import UserError
+from dt_tutorial.quiet import silence_library_noise
 from dt_tutorial.safe_load import safe_unpickle
 from dt_tutorial.schema import COLUMNS, EPISODE_FEATURES, check_columns
 
@@ -60,6 +61,7 @@ def load_local_episodes(path: Path) -> datasets.Dataset:
 
 def read_parquet(files: list[Path], where: str) -> datasets.Dataset:
     """Parquet files as one dataset; a 0-row or unreadable file is a one-line UserError."""
+    silence_library_noise()
     try:
         return datasets.Dataset.from_parquet([str(f) for f in files])
     except (OSError, ValueError, pa.ArrowException) as err:
