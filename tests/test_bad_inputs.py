@@ -205,6 +205,6 @@ def test_stderr_is_the_error_line_alone(tmp_path):
 
 
 def test_no_progress_means_no_progress_bars(saved_model):
-    """--no-progress: nothing on stderr from loading the model, evaluating it or (in train) writing it."""
+    """--no-progress: nothing on stderr from loading the model (transformers' own bar) or evaluating it."""
     proc = run_cli(*evaluate_args(saved_model))
     assert proc.returncode == 0 and proc.stderr == "", proc.stderr
