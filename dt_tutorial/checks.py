@@ -5,7 +5,9 @@ Each failed check is a one-line `UserError` naming the value and what would fix 
 
 from __future__ import annotations
 
+import json
 import math
+import struct
 import tempfile
 from pathlib import Path
 
@@ -91,3 +93,30 @@ def check_writable(path: str | Path, *, folder: bool = False) -> None:
             pass
     except OSError as err:
         raise UserError(f"cannot write {path}: {err.strerror or err} in {base}") from None
+
+
+def check_config_fits_weights(folder: Path) -> None:
+    """A saved model's sizes in config.json against the shapes its model.safetensors header declares, read before any
+    layer is built from the config: a config saying one layer more would load with that layer random, and one saying
+    a million layers would allocate for minutes. Damaged or absent files are left to the loader's own one-line error."""
+    try:
+        config = json.loads((folder / "config.json").read_text())
+        with (folder / "model.safetensors").open("rb") as weights:
+            header = json.loads(weights.read(struct.unpack("<Q", weights.read(8))[0]))
+        shapes = {name: tuple(entry["shape"]) for name, entry in header.items() if name != "__metadata__"}
+        hidden_size = shapes["embed_timestep.weight"][1]
+        saved = {
+            "n_layer": len({name.split(".")[2] for name in shapes if name.startswith("encoder.h.")}),
+            "hidden_size": hidden_size,
+            "max_ep_len": shapes["embed_timestep.weight"][0],
+            "n_positions": shapes["encoder.wpe.weight"][0],
+            "state_dim": shapes["embed_state.weight"][1],
+            "act_dim": shapes["embed_action.weight"][1],
+            "n_inner": shapes["encoder.h.0.mlp.c_fc.weight"][1],
+        }
+        config = {**config, "n_inner": config.get("n_inner") or 4 * config.get("hidden_size", hidden_size)}
+    except (OSError, ValueError, KeyError, IndexError, TypeError, AttributeError, struct.error):
+        return
+    wrong = [f"{key} {config.get(key)!r} (the weights have {value})" for key, value in saved.items() if config.get(key) != value]
+    if wrong:
+        raise UserError(f"{folder}: its config.json does not fit its model.safetensors: {', '.join(wrong)}")

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from transformers import DecisionTransformerConfig, DecisionTransformerModel
 
-from dt_tutorial.checks import check_inference_config
+from dt_tutorial.checks import check_config_fits_weights, check_inference_config
 from dt_tutorial.data import Trajectories
 from dt_tutorial.sources import load_episodes, source_name
 from dt_tutorial.defaults import CONTEXT_LENGTH, MAX_EP_LEN, RETURN_SCALE
@@ -126,6 +126,8 @@ def load_model(run_dir: str | Path, stats_from: str | None = None, env_id: str |
     path = Path(run_dir)
     if path.exists() and not (path / "config.json").exists():
         raise UserError(f"{run_dir} holds no saved model (no config.json): pass the --output folder of a train run")
+    if path.is_dir():
+        check_config_fits_weights(path)
     try:
         model = TrainableDT.from_pretrained(str(run_dir))
     except OSError as err:

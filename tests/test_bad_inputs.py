@@ -208,3 +208,24 @@ def test_no_progress_means_no_progress_bars(saved_model):
     """--no-progress: nothing on stderr from loading the model (transformers' own bar) or evaluating it."""
     proc = run_cli(*evaluate_args(saved_model))
     assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+
+
+@pytest.mark.parametrize(
+    "change, words",
+    [
+        (lambda c: c.update(n_layer=2), "n_layer"),  # one layer saved: a second one would be random weights
+        (lambda c: c.update(n_layer=10**6), "n_layer"),  # would build layers for minutes before reading a weight
+        (lambda c: c.update(hidden_size=32), "hidden_size"),
+        (lambda c: c.update(max_ep_len=10**8), "max_ep_len"),
+        (lambda c: c.update(n_inner=10**7), "n_inner"),
+        (lambda c: c.update(n_positions=2048), "n_positions"),
+    ],
+    ids=["one-layer-more", "a-million-layers", "hidden-size", "huge-max-ep-len", "huge-n-inner", "n-positions"],
+)
+def test_config_sizes_that_the_weights_do_not_have(saved_model, tmp_path, capsys, change, words):
+    """Sizes in config.json are checked against the weights file's header before any layer is built from them."""
+    run = copy_with_config(saved_model, tmp_path, change)
+    line = one_error_line(capsys, *evaluate_args(run))
+    assert words in line and "model.safetensors" in line
+    with raises_one_line(words):
+        load_model(run)
