@@ -105,14 +105,14 @@ def test_evaluation_windows_are_the_collators_windows_of_the_same_steps(cheetah_
 
 
 def test_evaluation_clips_timesteps_past_max_ep_len(cheetah_model):
-    cheetah_model.config.max_ep_len = 8  # the timestep table is larger: only the clipping limits them
     K = cheetah_model.config.context_length
+    cheetah_model.config.max_ep_len = K  # the smallest a window allows; the timestep table is larger: only the clipping limits them
     _, calls = captured(cheetah_model, n_episodes=1, max_steps=K + 10)
     for t, call in enumerate(calls):
         real = call["attention_mask"][0].bool()
         steps = torch.arange(t - int(real.sum()) + 1, t + 1)  # the real steps in window t
-        assert torch.equal(call["timesteps"][0, real], steps.clamp(max=7).float()), f"step {t}"
-    assert calls[-1]["timesteps"].max() == 7
+        assert torch.equal(call["timesteps"][0, real], steps.clamp(max=K - 1).float()), f"step {t}"
+    assert calls[-1]["timesteps"].max() == K - 1
 
 
 def test_return_conditioning_returns_are_those_of_the_actions_taken(cheetah_model):
