@@ -123,6 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--noise", type=_finite_float, default=0.0, help="std of Gaussian noise added to actions")
     p.add_argument("--deterministic", action="store_true", help="use the actor's mean action")
     p.add_argument("--output", required=True, help="folder to save_to_disk the dataset to")
+    p.add_argument("--overwrite", action="store_true", help="replace what --output already holds (never a model)")
     p.add_argument("--no-progress", action="store_true")
     return parser
 
@@ -260,6 +261,8 @@ def _collect(args):
     check_writable(args.output, folder=True)
     if holds_a_model(args.output):
         raise UserError(f"{args.output} holds a model: collect into another --output (the model would be mixed with data)")
+    if not args.overwrite and Path(args.output).is_dir() and any(Path(args.output).iterdir()):
+        raise UserError(f"{args.output} is not empty (a dataset collected before?): add --overwrite to replace it, or collect into another --output")
     policy = load_policy(args.policy, deterministic=args.deterministic, seed=args.seed)
     episodes = collect_episodes(policy, args.env, args.episodes, seed=args.seed, action_noise=args.noise, progress=not args.no_progress)
     episodes.save_to_disk(args.output)  # no progress bar with --no-progress: main's progress_bars

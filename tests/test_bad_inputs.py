@@ -190,6 +190,14 @@ def test_collect_output_checked_before_the_rollout(saved_model, tmp_path, capsys
     assert (run / "model.safetensors").read_bytes() == before
 
 
+def test_collect_keeps_a_dataset_already_there_unless_overwrite(tmp_path, capsys):
+    output = tmp_path / "data"
+    synthetic_episodes([5, 7]).save_to_disk(output)
+    before = sorted((path.name, path.read_bytes()) for path in output.iterdir())
+    assert "--overwrite" in one_error_line(capsys, "collect", "--episodes", 1, "--output", output)
+    assert sorted((path.name, path.read_bytes()) for path in output.iterdir()) == before
+
+
 def test_an_episode_cap_beyond_the_env_limit_is_the_env_limit(saved_model, capsys):
     assert main([str(a) for a in evaluate_args(saved_model)[:-3]] + ["--max-steps", str(10**11), "--no-progress"]) == 0
     assert "over 1 episodes" in capsys.readouterr().out
