@@ -157,15 +157,15 @@ def training_device(config: TrainConfig) -> str:
 
 
 class EpisodeIndexDataset(torch.utils.data.Dataset):
-    """What the `Trainer` iterates: n_episodes cheap rows, so an epoch has the tutorial's length.
+    """What the `Trainer` iterates: cheap rows, one per episode, so an epoch has the tutorial's length.
 
     The collator ignores the rows and samples windows itself, so nothing heavy is fetched."""
 
-    def __init__(self, n_episodes: int):
-        self.n_episodes = n_episodes
+    def __init__(self, n_rows: int):
+        self.n_rows = n_rows
 
     def __len__(self) -> int:
-        return self.n_episodes
+        return self.n_rows
 
     def __getitem__(self, index: int) -> int:
         return index
@@ -245,8 +245,11 @@ def make_trainer(trajectories: Trajectories, config: TrainConfig, output_dir: st
     """The `Trainer`, model and collator for `trajectories`, with `config`'s settings.
 
     `model` replaces the `TrainableDT` built from `config` (the BC baseline trains this way, see `bc.py`).
-    `full_batches`: every batch has `config.batch_size` windows. Otherwise, as in the blog, a batch has as many
-    windows as the rows the `Trainer` hands over: one per episode, so never more than there are episodes."""
+    `full_batches`: every batch has `config.batch_size` windows, and an epoch has one row per window of
+    `context_length` steps in the data (each step seen about once), not one per episode: 100 episodes would
+    otherwise make every step an epoch, with the Trainer's few milliseconds of bookkeeping each. Otherwise, as
+    in the blog, a batch has as many windows as the rows the `Trainer` hands over: one per episode, so never more
+    than there are episodes."""
     check_config(config)
     silence_library_noise()
     device = training_device(config)
@@ -306,9 +309,8 @@ def make_trainer(trajectories: Trajectories, config: TrainConfig, output_dir: st
     attention = training_attention(config)
     if isinstance(model, TrainableDT) and attention:
         model.set_attn_implementation(attention)  # not saved: a loaded model starts with the default
-    trainer = Trainer(
-        model=speed.for_training(model), args=args, train_dataset=EpisodeIndexDataset(trajectories.n_episodes), data_collator=collator
-    )
+    rows = max(trajectories.n_episodes, trajectories.n_steps // config.context_length) if full_batches else trajectories.n_episodes
+    trainer = Trainer(model=speed.for_training(model), args=args, train_dataset=EpisodeIndexDataset(rows), data_collator=collator)
     trainer.add_callback(_CollatorRngCheckpoint(collator))
     return trainer
 

@@ -141,3 +141,4 @@ def test_bc_trains_on_full_batches_even_from_fewer_episodes(halfcheetah_episodes
     run = train_bc(halfcheetah_episodes, "halfcheetah-test", config, tmp_path, top_fraction=0.1, hidden_sizes=(8,), progress=False)
     batch = run.trainer.data_collator([None] * 2)  # two rows, as the Trainer hands over for a two-episode dataset
     assert batch["states"].shape[0] == 64
+    assert run.trainer.state.epoch < 1  # an epoch is a pass over the steps, not one step per handful of episodes
