@@ -12,10 +12,10 @@
 # Here we meet the ideas and the data: what offline reinforcement learning is, how a Decision
 # Transformer reads an episode, and what is inside the HalfCheetah dataset we train on.
 #
-# > **What it needs and how long it takes.** A CPU is fine; a GPU does not help here. Run in full on a 2-core CPU
-# > it took 33 s with the data already generated, beside other busy jobs (BENCHMARKS.md, "The notebooks"). The
-# > first time on a machine (every new Colab runtime) it first generates the multi-skill data, 1,000 episodes
-# > (57 s here), then reads them from a cache; notebooks 2-5 reuse that cache.
+# > **What it needs and how long it takes.** A CPU is fine; a GPU does not help here. Run in full on an idle 2-core
+# > CPU it took 64 s the first time on that machine (BENCHMARKS.md, "The notebooks"), generating the multi-skill
+# > data first (1,000 episodes; every new Colab runtime does this too); later runs, and notebooks 2-5, read the data
+# > from a cache.
 
 # %% [markdown]
 # ## Setup

@@ -8,8 +8,8 @@
 # training step. This notebook takes that preprocessing apart, one idea at a time, and shows each on
 # real data and real batches.
 #
-# > **What it needs and how long it takes.** A CPU is fine; a GPU does not help here. Run in full on a 2-core CPU
-# > it took 115 s, most of it timing the blog's collator, beside other busy jobs (BENCHMARKS.md, "The notebooks").
+# > **What it needs and how long it takes.** A CPU is fine; a GPU does not help here. Run in full on an idle 2-core
+# > CPU it took 17 s (BENCHMARKS.md, "The notebooks").
 # > It reuses the data notebook 1 generated on this machine; on a fresh machine (a new Colab runtime) it
 # > generates them first (about a minute).
 

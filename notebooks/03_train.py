@@ -8,9 +8,8 @@
 # pass returns a loss (`TrainableDT`), the collator from notebook 2, and the settings (`TrainingArguments`).
 #
 # > **What it needs and how long it takes.** A CPU is fine; a GPU helps. It trains a model: the `demo` preset's
-# > 3,000 steps are most of its time. Run in full on a 2-core CPU shared with other busy jobs it took 30 min
-# > (BENCHMARKS.md, "The notebooks"); on an idle one the same training takes about 4 min (254.3 s in BENCHMARKS.md,
-# > "The demo"). On a Colab GPU: not measured; on an H200 the 3,000 steps took ~43 s (BENCHMARKS.md, "GPU budget"),
+# > 3,000 steps are most of its time. Run in full on an idle 2-core CPU it took 204 s, of which training 196 s
+# > (BENCHMARKS.md, "The notebooks"). On a Colab GPU: not measured; on an H200 the 3,000 steps took ~43 s (BENCHMARKS.md, "GPU budget"),
 # > and a GPU runtime's training should be of that order (an estimate).
 # > It saves the model to `runs/03_train`; notebooks 4 and 5 use it when it was trained with their settings on this
 # > machine, instead of training their own.

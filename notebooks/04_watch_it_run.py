@@ -8,12 +8,10 @@
 # write the blog's evaluation loop ourselves, then meet `evaluate`, the same loop run for many episodes at once.
 #
 # > **What it needs and how long it takes.** A CPU is fine; a GPU helps little (the simulator runs on the CPU).
-# > **What it needs and how long it takes.** A CPU is fine; a GPU helps little (the simulator runs on the CPU).
-# > Run in full on a 2-core CPU beside other busy jobs it took 18 min, reusing notebook 3's model and an
-# > expert-data model trained earlier on this machine by the same `load_or_train` call (BENCHMARKS.md, "The
-# > notebooks"). Where those runs are missing (a fresh Colab runtime) or were trained with other settings, it says
-# > so in one line and trains them here: the multi-skill model as notebook 3 does, and the expert-data model for its
-# > last section (each like notebook 3's training: 28 min beside other jobs here, about 4 min on an idle CPU). On a
+# > Run in full on an idle 2-core CPU right after notebook 3 it took 393 s (BENCHMARKS.md, "The notebooks"): it
+# > reused notebook 3's model, and generated the expert-only data and trained the expert-data model for its last
+# > section (3,000 steps, like notebook 3's training), which a second run reuses. Where notebook 3's run is missing
+# > (a fresh Colab runtime) or was trained with other settings, it says so in one line and trains it here too. On a
 # > Colab GPU: not measured; the training would take about a minute each there (an estimate from BENCHMARKS.md,
 # > "GPU budget"), the episodes as long as on a CPU.
 

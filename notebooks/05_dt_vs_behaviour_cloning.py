@@ -12,9 +12,8 @@
 # Then we ask each policy for several target returns, on the expert-only data and on the multi-skill data.
 #
 # > **What it needs and how long it takes.** A CPU is fine; a GPU helps the Decision Transformers' training.
-# > Run in full on a 2-core CPU beside other busy jobs it took 14 min (BENCHMARKS.md, "The notebooks"), reusing the
-# > two Decision Transformers notebooks 3 and 4 trained on this machine; its four BC models train here every time
-# > (3-7 minutes each on a 2-core CPU). Where the DTs are missing (a fresh Colab runtime) or were trained with other settings,
+# > Run in full on an idle 2-core CPU right after notebooks 3 and 4 it took 918 s (BENCHMARKS.md, "The notebooks"),
+# > reusing the two Decision Transformers they trained; its four BC models train here every time (204-226 s each). Where the DTs are missing (a fresh Colab runtime) or were trained with other settings,
 # > it says so in one line and trains them (each like notebook 3's training). On a Colab GPU: not measured.
 
 # %% [markdown]
@@ -229,7 +228,8 @@ for dataset in DATASETS:
 # ## What to read from it
 #
 # - **How close the baselines come.** The table above prints each baseline's mean return over its own start
-#   states as a share of the mean return of the episodes it copies (the goal: within 5 %), and its worst episode.
+#   states as a share of the mean return of the episodes it copies, and its worst episode. The goal, for BC on the
+#   expert-only data and for 10%BC on either: within 5 % (plain BC on the mixed data cannot reach it: next point).
 #   Copying good episodes is easy, given the budget: most rollouts run like the episodes copied. What a one-state
 #   policy cannot do is recover: once it stumbles it has no history to notice, and a cheetah on its back earns
 #   nothing for the rest of the episode. The worst episode shows whether that happened here.
@@ -238,7 +238,7 @@ for dataset in DATASETS:
 # - **What the DT adds is the question.** 10%BC needs to be told which episodes are good and throws the rest
 #   away; it can then do one thing, the best. The DT uses all of the data and can be *asked* for a return: its
 #   curve follows the target on the multi-skill data (its rank correlation above), and on the expert-only data
-#   it is as flat as BC's, since every episode there earns about the same return (notebook 4).
+#   it is flat, like BC's, since every episode there earns about the same return (notebook 4).
 #
 # (In fast mode the models trained for a few steps only: the numbers above mean nothing.)
 

@@ -65,7 +65,10 @@ def test_public_modules_are_found_by_walking_the_package():
 @pytest.fixture(scope="module")
 def site(tmp_path_factory, dt_cache) -> Path:
     """The fast build with the README's documented command plus -W (warnings are errors), into a temp folder, with a
-    fresh notebook cache: every notebook really runs."""
+    fresh notebook cache: every notebook really runs. DT_TUTORIAL_SITE=<html folder> checks a site built beforehand
+    instead (e.g. the full build: `DT_TUTORIAL_SITE=docs/_build/html python -m pytest tests/test_site.py`)."""
+    if os.environ.get("DT_TUTORIAL_SITE"):
+        return Path(os.environ["DT_TUTORIAL_SITE"]).resolve()
     tmp = tmp_path_factory.mktemp("site")
     html = tmp / "html"
     env = {**os.environ, "DT_TUTORIAL_FAST": "1", "DT_TUTORIAL_CACHE": str(dt_cache),
