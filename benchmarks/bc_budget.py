@@ -18,14 +18,13 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.bc import EVAL_SEED
 from benchmarks.machine import machine_info
 from benchmarks.results_file import write_results
 from dt_tutorial.bc import bc_train_config, loss_plateau, top_episodes, train_bc
 from dt_tutorial.data import Trajectories
 from dt_tutorial.notebook import load_tutorial_dataset
 from dt_tutorial.rollout import evaluate
-
-EVAL_SEED = 1_000_000
 
 
 def measure(dataset: str, fraction: float, settings: dict, episodes: int, out_dir: Path) -> dict:

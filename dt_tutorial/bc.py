@@ -101,8 +101,8 @@ BC_SETTINGS = dict(max_steps=60000, batch_size=256, learning_rate=1e-3, lr_sched
 """BC's own budget (`TrainConfig` fields; the rest are the `demo` preset's): larger batches than the DT's, gradient
 clipping at 1.0 instead of the DT's tight 0.25, and 20 times the DT's steps. Chosen by measurement (BENCHMARKS.md,
 "Behaviour cloning's budget"): with 5,000 steps a few rollouts in fifty flip the cheetah over and the mean falls 5-10 %
-short of the episodes BC copies; with 60,000 none did for 10%BC on the multi-skill data. An MLP step is cheap: 3-7
-minutes a model on a 2-core CPU."""
+short of the episodes BC copies; with 60,000 none did for 10%BC on the multi-skill data. An MLP step is cheap: 3-4
+minutes a model on a 2-core CPU (204-226 s in notebook 5)."""
 
 
 def bc_train_config(preset: str | None = None, **overrides) -> TrainConfig:

@@ -48,7 +48,6 @@ def datasets_progress(enabled: bool):
         datasets.enable_progress_bars()
 
 
-
 @contextlib.contextmanager
 def progress_bars(enabled: bool):
     """`--no-progress` for the libraries too: unless `enabled`, no progress bars of `transformers` (loading and

@@ -286,7 +286,7 @@ def make_trainer(trajectories: Trajectories, config: TrainConfig, output_dir: st
     collator = _ResumableCollator(
         trajectories, max_len=config.context_length, scale=config.scale, max_ep_len=config.max_ep_len,
         seed=config.seed + args.process_index,
-        # compiled: one shape (no smaller last batch per epoch)
+        # compiled: one shape (no smaller last batch per epoch); full_batches: as many windows as asked for
         batch_size=config.batch_size if config.compile or full_batches else None,
     )
     torch.manual_seed(config.seed)
